@@ -1,0 +1,186 @@
+"""Turn user input into the plain lists the numeric code works on.
+
+One place for both :mod:`~ml_infra_utils.preprocessing` and
+:mod:`~ml_infra_utils.metrics`, so every function accepts the same inputs and
+rejects bad ones with the same clear errors:
+
+- accepted: ``list``, ``tuple``, ``range``, ``array.array``, generators and other
+  finite iterables, and anything with a ``tolist()`` method (numpy arrays, pandas
+  Series) — duck-typed, numpy is never imported;
+- rejected with :class:`TypeError`: ``str``/``bytes`` (a string is not a sequence of
+  numbers), mappings and sets (no meaningful order), non-iterables.
+
+Every error message names the argument (``name``) and, for a bad element, its
+position.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Hashable, Iterable, Mapping, Set
+from decimal import Decimal
+from typing import Any
+
+from ._errors import InputTypeError, MissingValueError
+
+__all__ = ["as_labels", "as_reals", "to_list"]
+
+# Types whose elements pass as real numbers without conversion.
+_PLAIN_REALS = frozenset({float, int})
+# Label types that can hold neither None nor NaN and are always hashable.
+_PLAIN_LABELS = frozenset({int, str, bool})
+
+
+def _describe(value: object) -> str:
+    return type(value).__name__
+
+
+def to_list(data: object, *, name: str = "data") -> list[Any]:
+    """Materialise *data* once as a list (the input itself when it is a list).
+
+    Args:
+        data: A finite, ordered iterable, or an object with ``tolist()``.
+        name: The argument name used in error messages.
+
+    Returns:
+        A list of the elements. A ``list`` argument is returned as is, never
+        copied: callers must not mutate the result.
+
+    Raises:
+        InputTypeError: For strings, bytes, mappings, sets and non-iterables.
+
+    Examples:
+        >>> to_list(range(3))
+        [0, 1, 2]
+        >>> to_list("abc")
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.InputTypeError: data must be a sequence of \
+values, not a str
+    """
+    if type(data) is list:
+        return data
+    if isinstance(data, str | bytes | bytearray | memoryview):
+        msg = f"{name} must be a sequence of values, not a {_describe(data)}"
+        raise InputTypeError(msg)
+    if isinstance(data, Mapping | Set):
+        msg = f"{name} must be an ordered sequence, not a {_describe(data)}"
+        raise InputTypeError(msg)
+    tolist = getattr(data, "tolist", None)
+    if callable(tolist):
+        # numpy arrays and pandas Series: one C-level conversion to Python objects.
+        result = tolist()
+        if not isinstance(result, list):
+            msg = f"{name} must be a sequence of values, not a 0-d {_describe(data)}"
+            raise InputTypeError(msg)
+        return result
+    if not isinstance(data, Iterable):
+        msg = f"{name} must be an iterable of values, not {_describe(data)}"
+        raise InputTypeError(msg)
+    return list(data)
+
+
+def _is_nan(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return value != value  # numpy and other NaN-like scalars: NaN != NaN
+
+
+def as_reals(data: object, *, name: str = "data") -> list[float | int]:
+    """Materialise *data* as a list of real numbers, validating every element.
+
+    ``int`` and ``float`` pass through unchanged; other real types (``Fraction``,
+    ``Decimal``, numpy scalars) become ``float`` (integral ones ``int``).
+    Infinities pass through: each function documents what it does with them.
+
+    Raises:
+        InputTypeError: For a bad container (see :func:`to_list`) or an element
+            that is not a real number; ``bool`` is not accepted as a number.
+        MissingValueError: For ``None`` or NaN, naming the first position.
+
+    Examples:
+        >>> as_reals((1, 2.5))
+        [1, 2.5]
+        >>> as_reals([1.0, None])
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.MissingValueError: data[1] is None; \
+missing values are not allowed here
+    """
+    values = to_list(data, name=name)
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN_REALS:
+        if float in kinds:
+            # One C-level pass: the sum is NaN only when some element is NaN (or
+            # inf meets -inf), so the element-wise search runs only then.
+            try:
+                total = sum(values)
+            except OverflowError:  # an int too large for a float meets a float
+                total = math.nan
+            if total != total:
+                _raise_first_nan(values, name)
+        return values
+    return [_real(value, i, name) for i, value in enumerate(values)]
+
+
+def _raise_first_nan(values: list[float | int], name: str) -> None:
+    for i, value in enumerate(values):
+        if value != value:
+            msg = f"{name}[{i}] is NaN; missing values are not allowed here"
+            raise MissingValueError(msg)
+
+
+def _real(value: object, i: int, name: str) -> float | int:
+    if value is None:
+        msg = f"{name}[{i}] is None; missing values are not allowed here"
+        raise MissingValueError(msg)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+        msg = f"{name}[{i}] must be a real number, not {_describe(value)} ({value!r})"
+        raise InputTypeError(msg)
+    if _is_nan(value):
+        msg = f"{name}[{i}] is NaN; missing values are not allowed here"
+        raise MissingValueError(msg)
+    if type(value) in _PLAIN_REALS:
+        return value  # type: ignore[return-value]
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return float(value)
+
+
+def as_labels(data: object, *, name: str = "labels") -> list[Hashable]:
+    """Materialise *data* as a list of class labels, validating every element.
+
+    Labels may be any hashable value except ``None`` and NaN.
+
+    Raises:
+        InputTypeError: For a bad container or an unhashable element.
+        MissingValueError: For ``None`` or NaN, naming the first position.
+
+    Examples:
+        >>> as_labels(["cat", "dog"])
+        ['cat', 'dog']
+        >>> as_labels([[1], [2]])
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.InputTypeError: labels[0] must be hashable, \
+not list ([1])
+    """
+    values = to_list(data, name=name)
+    if set(map(type, values)) <= _PLAIN_LABELS:
+        return values
+    for i, value in enumerate(values):
+        if value is None:
+            msg = f"{name}[{i}] is None; missing labels are not allowed"
+            raise MissingValueError(msg)
+        try:
+            hash(value)
+        except TypeError:
+            msg = f"{name}[{i}] must be hashable, not {_describe(value)} ({value!r})"
+            raise InputTypeError(msg) from None
+        if _is_nan(value) is True:
+            msg = f"{name}[{i}] is NaN; missing labels are not allowed"
+            raise MissingValueError(msg)
+    return values

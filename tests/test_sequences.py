@@ -1,0 +1,170 @@
+"""The input helper shared by preprocessing and metrics."""
+
+from __future__ import annotations
+
+import array
+import math
+import pickle
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ml_infra_utils import InputTypeError, MissingValueError
+from ml_infra_utils._sequences import as_labels, as_reals, to_list
+
+
+class TestToList:
+    def test_a_list_is_returned_without_copying(self) -> None:
+        """A list comes back as the same object: no O(n) copy on the hot path."""
+        data = [1, 2, 3]
+        assert to_list(data) is data
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            (1, 2, 3),
+            range(1, 4),
+            array.array("d", [1, 2, 3]),
+            (x for x in (1, 2, 3)),
+            iter([1, 2, 3]),
+            np.array([1, 2, 3]),
+        ],
+        ids=["tuple", "range", "array", "generator", "iterator", "numpy"],
+    )
+    def test_accepts_every_ordered_iterable(self, data: object) -> None:
+        """Tuples, ranges, arrays, generators and numpy arrays become lists."""
+        assert to_list(data) == [1, 2, 3]
+
+    def test_numpy_values_become_python_scalars(self) -> None:
+        """numpy arrays convert through tolist(), giving plain Python numbers."""
+        result = to_list(np.array([1.5, 2.5], dtype=np.float32))
+        assert all(type(x) is float for x in result)
+
+    def test_pandas_series_is_accepted(self) -> None:
+        """A pandas Series converts through its tolist()."""
+        pd = pytest.importorskip("pandas")
+        assert to_list(pd.Series([3, 1, 2])) == [3, 1, 2]
+
+    @pytest.mark.parametrize(
+        ("data", "kind"),
+        [("123", "str"), (b"123", "bytes"), (bytearray(b"1"), "bytearray")],
+    )
+    def test_strings_are_not_sequences_of_values(self, data: object, kind: str) -> None:
+        """A string or bytes object is rejected with a TypeError naming it."""
+        with pytest.raises(InputTypeError, match=f"values must be .* not a {kind}"):
+            to_list(data, name="values")
+
+    @pytest.mark.parametrize("data", [{1: 2}, {1, 2}, frozenset({1})])
+    def test_unordered_containers_are_rejected(self, data: object) -> None:
+        """Mappings and sets have no meaningful order, so they are rejected."""
+        with pytest.raises(TypeError, match="data must be an ordered sequence"):
+            to_list(data)
+
+    @pytest.mark.parametrize("data", [None, 3, 2.5, object()])
+    def test_non_iterables_are_rejected(self, data: object) -> None:
+        """A scalar is not a sequence: TypeError naming the argument."""
+        with pytest.raises(TypeError, match="data must be an iterable"):
+            to_list(data)
+
+    def test_zero_dimensional_numpy_array_is_rejected(self) -> None:
+        """np.array(3.0).tolist() is a scalar, not a sequence: TypeError."""
+        with pytest.raises(InputTypeError, match="0-d ndarray"):
+            to_list(np.array(3.0))
+
+
+class TestAsReals:
+    @given(st.lists(st.floats(allow_nan=False) | st.integers()))
+    def test_plain_numbers_pass_through_unchanged(self, values: list[float]) -> None:
+        """Lists of ints and non-NaN floats come back equal and untouched."""
+        assert as_reals(values) == values
+
+    @given(
+        st.lists(st.floats(allow_nan=False), min_size=1),
+        st.data(),
+    )
+    def test_nan_is_reported_at_its_first_position(
+        self, values: list[float], data: st.DataObject
+    ) -> None:
+        """A NaN anywhere raises MissingValueError naming the first NaN's index."""
+        i = data.draw(st.integers(0, len(values) - 1))
+        values[i] = math.nan
+        with pytest.raises(MissingValueError, match=rf"^x\[{i}\] is NaN"):
+            as_reals(values, name="x")
+
+    def test_inf_and_minus_inf_together_are_not_nan(self) -> None:
+        """inf + -inf sums to NaN, but neither value is missing."""
+        assert as_reals([math.inf, -math.inf, 1.0]) == [math.inf, -math.inf, 1.0]
+
+    def test_none_is_a_missing_value(self) -> None:
+        """None raises MissingValueError (also a ValueError) with its position."""
+        with pytest.raises(ValueError, match=r"data\[2\] is None"):
+            as_reals([1.0, 2.0, None])
+
+    @pytest.mark.parametrize(
+        "bad", [True, "1.5", [1.0], complex(1, 0), object()], ids=repr
+    )
+    def test_non_numbers_raise_type_error_with_position_and_type(
+        self, bad: object
+    ) -> None:
+        """bool, strings, lists and complex numbers are not real numbers."""
+        with pytest.raises(
+            InputTypeError,
+            match=rf"data\[1\] must be a real number, not "
+            rf"{type(bad).__name__}",
+        ):
+            as_reals([1.0, bad])
+
+    def test_other_real_types_are_converted(self) -> None:
+        """Fraction, Decimal and numpy scalars become float (integral ones int)."""
+        values = [Fraction(1, 2), Decimal("0.25"), np.float64(2.0), np.int64(3)]
+        result = as_reals(values)
+        assert result == [0.5, 0.25, 2.0, 3]
+        assert [type(x) for x in result] == [float, float, float, int]
+
+    @pytest.mark.parametrize("nan", [Decimal("NaN"), np.float32("nan")], ids=repr)
+    def test_nan_of_any_type_is_missing(self, nan: object) -> None:
+        """Decimal NaN and numpy NaN are missing values too."""
+        with pytest.raises(MissingValueError, match=r"data\[0\] is NaN"):
+            as_reals([nan, 1.0])
+
+    def test_huge_int_with_floats_does_not_overflow(self) -> None:
+        """An int beyond float range next to floats is checked without OverflowError."""
+        assert as_reals([10**400, 1.0]) == [10**400, 1.0]
+        with pytest.raises(MissingValueError, match=r"data\[2\]"):
+            as_reals([10**400, 1.0, math.nan])
+
+
+class TestAsLabels:
+    @given(st.lists(st.integers() | st.text() | st.booleans()))
+    def test_plain_labels_pass_through(self, labels: list[object]) -> None:
+        """Ints, strings and bools are returned as given."""
+        assert as_labels(labels) == labels
+
+    def test_hashable_objects_are_labels(self) -> None:
+        """Tuples, floats and frozensets are valid labels."""
+        labels = [(1, 2), 2.5, frozenset({1})]
+        assert as_labels(labels) == labels
+
+    @pytest.mark.parametrize("missing", [None, math.nan, np.float64("nan")], ids=repr)
+    def test_missing_labels_name_their_position(self, missing: object) -> None:
+        """None and NaN labels raise MissingValueError with the index."""
+        with pytest.raises(MissingValueError, match=r"y\[1\] is (None|NaN)"):
+            as_labels(["a", missing], name="y")
+
+    def test_unhashable_label_is_a_type_error(self) -> None:
+        """A list cannot be a class label: TypeError naming position and type."""
+        with pytest.raises(
+            InputTypeError, match=r"labels\[0\] must be hashable, not dict"
+        ):
+            as_labels([{"a": 1}])
+
+
+def test_errors_pickle_under_their_public_name() -> None:
+    """The errors unpickle (e.g. from a worker process) as the same class."""
+    err = pickle.loads(pickle.dumps(MissingValueError("x")))
+    assert type(err) is MissingValueError
+    assert repr(MissingValueError).startswith("<class 'ml_infra_utils.")
