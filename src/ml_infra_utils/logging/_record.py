@@ -239,7 +239,10 @@ def traceback_text_to_dict(text: str) -> dict[str, Any]:
     """A formatted traceback (``record.exc_text`` after a queue) as data.
 
     Examples:
-        >>> text = 'Traceback (most recent call last):\\n  File "t.py", line 1, in f\\n    g()\\nKeyError: 3'
+        >>> text = (
+        ...     "Traceback (most recent call last):\\n"
+        ...     '  File "t.py", line 1, in f\\n    g()\\nKeyError: 3'
+        ... )
         >>> traceback_text_to_dict(text)["type"]
         'KeyError'
     """
