@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -130,3 +131,15 @@ def test_report_survives_a_missing_stderr(monkeypatch: pytest.MonkeyPatch) -> No
     """report() is silent when there is no stderr (pythonw, closed descriptors)."""
     monkeypatch.setattr(sys, "stderr", None)
     report(RuntimeError("nowhere to go"))
+
+
+def test_report_swallows_a_failing_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """report() never raises, even when writing to stderr fails."""
+
+    class Broken(io.StringIO):
+        def write(self, _text: str) -> int:
+            msg = "stderr is gone"
+            raise OSError(msg)
+
+    monkeypatch.setattr(sys, "stderr", Broken())
+    report(RuntimeError("x"))

@@ -319,3 +319,42 @@ def test_dumps_line_is_one_newline_terminated_record() -> None:
     assert line.endswith("\n")
     assert line.count("\n") == 1
     assert strict_loads(line) == {"a": [1, "x\ny"]}
+
+
+def test_subclasses_of_str_and_int_and_byte_paths_map_to_plain_values() -> None:
+    """str/int subclasses map to their plain value; a bytes path is decoded."""
+
+    class Name(str):
+        __slots__ = ()
+
+    class Count(int):
+        pass
+
+    class BytesPath:
+        def __fspath__(self) -> bytes:
+            return b"/data/\xff"
+
+    assert to_jsonable(Name("x")) == "x"
+    assert to_jsonable(Count(3)) == 3
+    assert to_jsonable(BytesPath()) == "/data/\\xff"
+    assert strict_loads(dumps([Name("x"), Count(3), BytesPath()])) == [
+        "x",
+        3,
+        "/data/\\xff",
+    ]
+
+
+def test_objects_with_only_item_are_unwrapped() -> None:
+    """A 0-d tensor-like object with .item() but no .tolist() gives its item."""
+
+    class Scalar:
+        def item(self) -> float:
+            return math.inf
+
+    assert strict_loads(dumps({"x": Scalar()})) == {"x": "Infinity"}
+
+
+def test_a_default_hook_returning_its_input_falls_through_to_the_table() -> None:
+    """A hook that hands the value back unchanged does not loop."""
+    encode = make_dumps(default=lambda value: value)
+    assert strict_loads(encode({"d": dt.date(2024, 5, 6)})) == {"d": "2024-05-06"}

@@ -63,7 +63,14 @@ def line_here() -> int:
 
 
 def make_record(**attrs: Any) -> logging.LogRecord:
-    base = {"name": "t", "msg": "m", "levelname": "INFO", "levelno": 20}
+    base = {
+        "name": "t",
+        "msg": "m",
+        "levelname": "INFO",
+        "levelno": 20,
+        "funcName": "fn",
+        "module": "mod",
+    }
     return logging.makeLogRecord({**base, **attrs})
 
 
@@ -530,14 +537,29 @@ def test_direct_and_general_paths_write_the_same_line(
     created: float,
 ) -> None:
     """The dict-free fast path gives exactly the general path's text, always valid."""
-    record = logging.LogRecord("hyp", logging.INFO, __file__, 7, message, (), None)
+    record = logging.LogRecord(
+        "hyp", logging.INFO, __file__, 7, message, (), None, func="train_step"
+    )
     record.created = created
     record.__dict__.update(extra)
     if context is not None:
         record.context = context
     for fmt in (JsonFormatter(), JsonFormatter(static_fields={"s": math.nan})):
+        general = fmt._format_general(record)
+        fallbacks: list[logging.LogRecord] = []
+
+        def spy(
+            r: logging.LogRecord,
+            text: str = general,
+            seen: list[logging.LogRecord] = fallbacks,
+        ) -> str:
+            seen.append(r)
+            return text
+
+        fmt._format_general = spy  # type: ignore[method-assign]
         fast = fmt.format(record)
-        assert fast == fmt._format_general(record)
+        assert fallbacks == []  # the fast path wrote it...
+        assert fast == general  # ...exactly as the general path does
         out = strict_loads(fast)
         assert out["message"] == message
         assert "\n" not in fast
@@ -1025,3 +1047,82 @@ def test_public_names_are_exported_from_the_root() -> None:
         assert getattr(ml_infra_utils, name) is getattr(
             ml_infra_utils.logging.structured, name
         )
+
+
+def test_non_mapping_context_is_kept_as_a_field() -> None:
+    """extra={"context": "text"} is not lost: it comes out as context_."""
+    with log_context(run="r1"):
+        out = strict_loads(JsonFormatter().format(make_record(context="text")))
+    assert out["context"] == {"run": "r1"}
+    assert out["context_"] == "text"
+    assert (
+        strict_loads(JsonFormatter().format(make_record(context="t")))["context_"]
+        == "t"
+    )
+
+
+def test_mapping_context_types_and_renamed_extras() -> None:
+    """Any mapping works as context; rename_fields renames extra fields too."""
+    import types
+
+    record = make_record(context=types.MappingProxyType({"a": 1}), epoch=2)
+    fmt = JsonFormatter(rename_fields={"epoch": "step", "context": "ctx"})
+    out = strict_loads(fmt.format(record))
+    assert out["ctx"] == {"a": 1}
+    assert out["step"] == 2
+    assert fmt.format(record) == fmt._format_general(record)
+    plain = make_record(context={"a": 1}, epoch=2)
+    assert fmt.format(plain) == fmt._format_general(plain) == fmt.format(record)
+    chosen = JsonFormatter(fields=["message"]).format(make_record(msg=42))
+    assert strict_loads(chosen) == {"message": "42"}
+
+
+def test_an_empty_exc_info_tuple_adds_no_exception() -> None:
+    """exc_info=(None, None, None) (logger.exception outside except) adds nothing."""
+    out = strict_loads(JsonFormatter().format(make_record(exc_info=(None, None, None))))
+    assert "exception" not in out
+
+
+def test_filtered_methods_write_nothing_at_every_level() -> None:
+    """A logger above CRITICAL drops every method's records."""
+    out = io.StringIO()
+    log = StructuredLogger("off", stream=out, level=60)
+    for method in (log.debug, log.info, log.warning, log.error, log.critical):
+        method("m")
+    log.exception("m")  # noqa: LOG004 - filtered out, on purpose
+    log.log("CRITICAL", "m")
+    assert out.getvalue() == ""
+
+
+def test_exc_info_tuple_and_stack_info_through_stdlib(captured: Any) -> None:
+    """An exc_info tuple and stack_info reach the stdlib record as structure."""
+    log = StructuredLogger(captured.logger.name)
+    try:
+        raise OSError(2, "missing")
+    except OSError:
+        log.error("tuple", exc_info=sys.exc_info(), stack_info=True)  # noqa: G201
+    record = captured.last()
+    assert record["exception"]["type"] == "FileNotFoundError"
+    assert record["stack"][-1]["function"] == (
+        "test_exc_info_tuple_and_stack_info_through_stdlib"
+    )
+
+
+def test_caller_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-code-object cache of caller names is cleared when full."""
+    from ml_infra_utils.logging import structured
+
+    full = {compile(str(i), "x", "eval"): "" for i in range(4096)}
+    monkeypatch.setattr(structured, "_CODE_JSON", full)
+    out = io.StringIO()
+    StructuredLogger("cache", stream=out).info("m")
+    assert len(full) == 1
+    assert strict_loads(out.getvalue())["module"] == HERE
+
+
+def test_log_context_yields_a_read_only_view() -> None:
+    """The mapping a with-block gets cannot change the context behind it."""
+    with log_context(a=1) as fields:
+        assert fields == {"a": 1}
+        with pytest.raises(TypeError):
+            fields["b"] = 2  # type: ignore[index]

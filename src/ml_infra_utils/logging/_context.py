@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 
 __all__ = ["CONTEXT", "Captured", "current_context", "log_context"]
 
@@ -81,7 +82,7 @@ def log_context(**fields: object) -> Iterator[Mapping[str, object]]:
     merged = {**CONTEXT.get(), **fields}
     token = CONTEXT.set(merged)
     try:
-        yield merged
+        yield MappingProxyType(merged)
     finally:
         try:
             CONTEXT.reset(token)

@@ -231,12 +231,13 @@ class JsonFormatter(logging.Formatter):
                 f"{self._static_json}"
             )
             context = d.get("context")
-            if type(context) is not Captured:
+            kind = type(context)
+            if kind is not Captured:
+                if context is not None and kind is not dict:
+                    return self._format_general(record)
                 outer = CONTEXT.get()
                 if outer:
-                    context = (
-                        {**outer, **context} if isinstance(context, Mapping) else outer
-                    )
+                    context = {**outer, **context} if context else outer
             if context:
                 text += self._context_head + self._object(context)
             if len(d) > _N_STD:
@@ -265,13 +266,10 @@ class JsonFormatter(logging.Formatter):
         except Exception as exc:
             return self._dumps(self._fallback(record, exc))
 
-    def _object(self, mapping: object) -> str:
-        if type(mapping) is dict or type(mapping) is Captured:
-            quote, value = self._quote, self._value
-            pairs = mapping.items()
-            items = ",".join([f"{quote(k)}:{value(v)}" for k, v in pairs])
-            return f"{{{items}}}"
-        return self._dumps(mapping)
+    def _object(self, mapping: dict[str, object]) -> str:
+        quote, value = self._quote, self._value
+        items = ",".join([f"{quote(k)}:{value(v)}" for k, v in mapping.items()])
+        return f"{{{items}}}"
 
     def to_dict(self, record: logging.LogRecord) -> dict[str, Any]:  # noqa: PLR0912 - one pass over the record
         """The record as the dict :meth:`format` encodes; override to post-process.
@@ -311,14 +309,18 @@ class JsonFormatter(logging.Formatter):
         if self._static:
             out.update(self._static)
         context = d.get("context")
+        stray = None
+        if context is not None and not isinstance(context, Mapping):
+            # Not a mapping: kept as an ordinary field (renamed, as any clash).
+            stray, context = context, None
         if type(context) is not Captured:
             outer = CONTEXT.get()
             if outer:
-                context = (
-                    {**outer, **context} if isinstance(context, Mapping) else outer
-                )
+                context = {**outer, **context} if context else outer
         if context:
             out[self._context_key] = context
+        if stray is not None:
+            out[free_key("context", out, self._taken)] = stray
         if len(d) > _N_STD:
             keys = list(d)
             for key in keys[_N_STD:] if keys[_N_STD - 1] == _LAST_STD else keys:
