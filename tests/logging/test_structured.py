@@ -1071,7 +1071,7 @@ def test_mapping_context_types_and_renamed_extras() -> None:
     assert out["ctx"] == {"a": 1}
     assert out["step"] == 2
     assert fmt.format(record) == fmt._format_general(record)
-    plain = make_record(context={"a": 1}, epoch=2)
+    plain = make_record(context={"a": 1}, epoch=2, created=record.created)
     assert fmt.format(plain) == fmt._format_general(plain) == fmt.format(record)
     chosen = JsonFormatter(fields=["message"]).format(make_record(msg=42))
     assert strict_loads(chosen) == {"message": "42"}
