@@ -713,6 +713,10 @@ def test_bind_and_unbind_return_new_loggers() -> None:
     child.info("m")
     assert strict_loads(out.getvalue())["context"] == {"a": 0, "b": 2}
     assert "StructuredLogger 'b' INFO" in repr(child)
+    named = StructuredLogger(name="kw", stream=out).bind(name="field", level=1)
+    named.info("n")
+    assert parse_lines(out.getvalue())[-1]["context"] == {"name": "field", "level": 1}
+    assert parse_lines(out.getvalue())[-1]["logger"] == "kw"
 
 
 def test_non_string_messages_are_converted() -> None:

@@ -164,7 +164,8 @@ class StructuredLogger:
         level: This logger's threshold (name or number); calls below it cost
             almost nothing. Without a stream the stdlib logger's level applies too.
         stream: ``None``, a text stream (``sys.stdout``, an open file), or a path.
-        **context: Fields bound to every record of this logger.
+        **context: Fields bound to every record of this logger (``name``,
+            ``level`` and ``stream`` themselves can be bound with :meth:`bind`).
 
     Examples:
         >>> import io
@@ -181,7 +182,6 @@ class StructuredLogger:
     def __init__(
         self,
         name: str,
-        /,
         *,
         level: int | str = "INFO",
         stream: IO[str] | str | os.PathLike[str] | None = None,
