@@ -680,6 +680,9 @@ def test_levels_and_their_methods() -> None:
         ("Level 45", "l45"),
     ]
     assert log.level == logging.WARNING
+    logging.addLevelName(46, "NOTICE46")
+    log.log(46, "named later")
+    assert parse_lines(out.getvalue())[-1]["level"] == "NOTICE46"
 
 
 def test_exception_method_and_exc_info_forms() -> None:
@@ -1130,3 +1133,20 @@ def test_log_context_yields_a_read_only_view() -> None:
         assert fields == {"a": 1}
         with pytest.raises(TypeError):
             fields["b"] = 2  # type: ignore[index]
+
+
+def test_a_filter_changing_record_context_leaves_the_logger_alone(
+    captured: Any,
+) -> None:
+    """A redacting filter may edit record.context without touching bound fields."""
+
+    def redact(record: logging.LogRecord) -> bool:
+        record.context["key"] = "***"  # type: ignore[attr-defined]
+        return True
+
+    captured.logger.addFilter(redact)
+    log = StructuredLogger(captured.logger.name).bind(key="visible")
+    log.info("one")
+    log.info("two")
+    assert [r["context"]["key"] for r in captured.records()] == ["***", "***"]
+    assert log.context == {"key": "visible"}

@@ -22,7 +22,12 @@ from typing import IO, Any, Final
 
 from ml_infra_utils._errors import InputTypeError, LoggingConfigError
 from ml_infra_utils.logging._context import CONTEXT, Captured
-from ml_infra_utils.logging._json import make_dumps, make_value_encoder, string_encoder
+from ml_infra_utils.logging._json import (
+    make_dumps,
+    make_value_encoder,
+    safe_repr,
+    string_encoder,
+)
 from ml_infra_utils.logging._output import AppendFile
 from ml_infra_utils.logging._record import (
     RECORD_ATTRIBUTES,
@@ -263,7 +268,7 @@ class JsonFormatter(logging.Formatter):
     def _format_general(self, record: logging.LogRecord) -> str:
         try:
             return self._dumps(self.to_dict(record))
-        except Exception as exc:
+        except Exception as exc:  # the last resort: a minimal line
             return self._dumps(self._fallback(record, exc))
 
     def _object(self, mapping: dict[str, object]) -> str:
@@ -286,9 +291,10 @@ class JsonFormatter(logging.Formatter):
         if args:
             try:
                 message = message % args
-            except Exception as exc:
+            except Exception as exc:  # keep the raw message instead
                 error = (
-                    f"{type(exc).__name__} formatting message with args {args!r}: {exc}"
+                    f"{type(exc).__name__} formatting the message with args "
+                    f"{safe_repr(args)}: {safe_str(exc)}"
                 )
         if self._fast:
             k = self._keys
@@ -412,7 +418,7 @@ class AppendFileHandler(logging.Handler):
         """Format *record* and append it as one line; errors go to handleError."""
         try:
             self._file.write(self.format(record) + "\n")
-        except Exception:
+        except Exception:  # the stdlib's contract for handlers
             self.handleError(record)
 
     def close(self) -> None:

@@ -68,6 +68,7 @@ __all__ = [
     "dumps_line",
     "make_dumps",
     "make_value_encoder",
+    "safe_repr",
     "string_encoder",
     "to_jsonable",
 ]
@@ -104,10 +105,11 @@ def _type_name(value: object) -> str:
     return type(value).__qualname__
 
 
-def _repr(value: object) -> str:
+def safe_repr(value: object) -> str:
+    """``repr(value)``, or a placeholder when its ``__repr__`` raises."""
     try:
         return repr(value)
-    except Exception:
+    except Exception:  # a broken __repr__ must not lose the record
         return f"<unrepresentable {_type_name(value)} object>"
 
 
@@ -134,7 +136,7 @@ def _sorted_if_possible(items: Iterable[object]) -> list[object]:
     listed = list(items)
     try:
         return sorted(listed)  # type: ignore[type-var]
-    except Exception:
+    except Exception:  # unorderable items keep their order
         return listed
 
 
@@ -246,7 +248,7 @@ def to_jsonable(  # noqa: PLR0911, PLR0912 - the table, row by row
             return to_jsonable(result, default=default, _depth=depth, _active=active)
     except Exception:  # noqa: S110 - any failure degrades to the repr below
         pass
-    return _repr(value)
+    return safe_repr(value)
 
 
 def _make_c_encoder(
@@ -324,7 +326,7 @@ def make_dumps(
         try:
             return strict(to_jsonable(obj, default=default))
         except Exception as exc:  # pragma: no cover - defensive
-            return strict({"encoding_error": _repr(exc)})
+            return strict({"encoding_error": safe_repr(exc)})
 
     return dumps
 

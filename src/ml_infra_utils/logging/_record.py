@@ -109,7 +109,7 @@ def safe_str(value: object) -> str:
     """``str(value)``, or a placeholder when its ``__str__`` raises."""
     try:
         return str(value)
-    except Exception:
+    except Exception:  # a broken __str__ must not lose the record
         return f"<unprintable {type(value).__qualname__} object>"
 
 
@@ -178,7 +178,7 @@ def exception_to_dict(
     seen.add(id(exc))
     try:
         frames = _frames(traceback.extract_tb(exc.__traceback__))
-    except Exception:
+    except Exception:  # unreadable frames must not lose the record
         frames = []
     info: dict[str, Any] = {
         "type": _type_name(type(exc)),

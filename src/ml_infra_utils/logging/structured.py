@@ -78,7 +78,10 @@ def _level_json(levelno: int) -> str:
     try:
         return _level_jsons[levelno]
     except KeyError:
-        text = _level_jsons[levelno] = _QUOTE(_level_name(levelno))
+        name = _level_name(levelno)
+        text = _QUOTE(name)
+        if levelno in _level_names:
+            _level_jsons[levelno] = text
         return text
 
 
@@ -111,7 +114,10 @@ def _level_name(levelno: int) -> str:
     try:
         return _level_names[levelno]
     except KeyError:
-        name = _level_names[levelno] = logging.getLevelName(levelno)
+        name = logging.getLevelName(levelno)
+        if not name.startswith("Level "):
+            # Only registered names: addLevelName() may name this level later.
+            _level_names[levelno] = name
         return name
 
 
@@ -218,7 +224,7 @@ class StructuredLogger:
 
         The new logger shares the name, level and output; this one is unchanged.
         """
-        new = object.__new__(StructuredLogger)
+        new = object.__new__(type(self))
         new.name, new._levelno = self.name, self._levelno
         new._logger, new._writer = self._logger, self._writer
         new._context = {**self._context, **fields}
@@ -311,6 +317,8 @@ class StructuredLogger:
             else:
                 context = self._context
             if logger is not None:
+                if context and context is self._context:
+                    context = dict(context)  # handlers and filters may change it
                 _to_stdlib(
                     logger, levelno, message, context, exc_info, stack_info, frame
                 )
@@ -487,5 +495,5 @@ def log_ml_event(
     extra["context"] = Captured({**outer, **payload}) if outer else payload
     try:
         base.log(logging.INFO, event, extra=extra, stacklevel=2)
-    except Exception as exc:
+    except Exception as exc:  # logging must not raise into the caller
         report(exc)
