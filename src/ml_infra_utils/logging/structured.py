@@ -27,20 +27,23 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
-import traceback
 import types
 from collections.abc import Mapping
 from typing import IO, Any, Final
 
 from ml_infra_utils._errors import InputTypeError
-from ml_infra_utils.logging._context import CONTEXT, Captured, log_context
-from ml_infra_utils.logging._formatter import (
-    AppendFileHandler,
-    JsonFormatter,
-    configure_json_logging,
+from ml_infra_utils.logging._calls import (
+    caller_frame,
+    exc_tuple,
+    level_json,
+    level_name,
+    require_str,
+    stacklevel_of,
+    to_stdlib,
 )
+from ml_infra_utils.logging._context import CONTEXT, Captured, log_context
+from ml_infra_utils.logging._formatter import JsonFormatter
 from ml_infra_utils.logging._json import make_dumps, make_value_encoder, string_encoder
 from ml_infra_utils.logging._output import AppendFile, LineWriter, StreamWriter, report
 from ml_infra_utils.logging._record import (
@@ -54,6 +57,7 @@ from ml_infra_utils.logging._record import (
     safe_str,
     stack_frames,
 )
+from ml_infra_utils.logging._setup import AppendFileHandler, configure_json_logging
 
 __all__ = [
     "AppendFileHandler",
@@ -68,21 +72,8 @@ _DUMPS: Final = make_dumps()
 _QUOTE: Final = string_encoder()
 _VALUE: Final = make_value_encoder()
 _OPTIONS: Final = frozenset({"exc_info", "stack_info", "stacklevel"})
-_level_names: dict[int, str] = {}
-_level_jsons: dict[int, str] = {}
 # code object -> '"module":"...","function":"...",' (bounded: cleared when full)
 _CODE_JSON: dict[types.CodeType, str] = {}
-
-
-def _level_json(levelno: int) -> str:
-    try:
-        return _level_jsons[levelno]
-    except KeyError:
-        name = _level_name(levelno)
-        text = _QUOTE(name)
-        if levelno in _level_names:
-            _level_jsons[levelno] = text
-        return text
 
 
 def _where(code: types.CodeType) -> str:
@@ -94,53 +85,6 @@ def _where(code: types.CodeType) -> str:
         _CODE_JSON.clear()
     _CODE_JSON[code] = text
     return text
-
-
-def _require_str(value: object, argument: str) -> str:
-    if isinstance(value, str):
-        return value
-    msg = f"{argument} must be a str (got {type(value).__name__})"
-    raise InputTypeError(msg)
-
-
-def _stacklevel(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return max(value, 1)
-    msg = f"stacklevel must be an int (got {type(value).__name__})"
-    raise InputTypeError(msg)
-
-
-def _level_name(levelno: int) -> str:
-    try:
-        return _level_names[levelno]
-    except KeyError:
-        name = logging.getLevelName(levelno)
-        if not name.startswith("Level "):
-            # Only registered names: addLevelName() may name this level later.
-            _level_names[levelno] = name
-        return name
-
-
-def _exc_tuple(exc_info: object) -> tuple[Any, Any, Any] | None:
-    if not exc_info:
-        return None
-    if isinstance(exc_info, BaseException):
-        return (type(exc_info), exc_info, exc_info.__traceback__)
-    if isinstance(exc_info, tuple):
-        return exc_info
-    return sys.exc_info()
-
-
-def _caller(depth: int) -> types.FrameType:
-    # depth frames above the caller of the caller; the outermost frame when the
-    # stack is shallower (as the stdlib does with a too-large stacklevel).
-    try:
-        return sys._getframe(depth + 1)
-    except ValueError:
-        frame = sys._getframe(1)
-        while frame.f_back is not None:
-            frame = frame.f_back
-        return frame
 
 
 class StructuredLogger:
@@ -193,7 +137,7 @@ class StructuredLogger:
         stream: IO[str] | str | os.PathLike[str] | None = None,
         **context: object,
     ) -> None:
-        self.name = _require_str(name, "name")
+        self.name = require_str(name, "name")
         self._levelno = level_number(level)
         self._context: dict[str, object] = context
         self._logger: logging.Logger | None = None
@@ -245,7 +189,7 @@ class StructuredLogger:
             self._writer.close()
 
     def __repr__(self) -> str:
-        level = _level_name(self._levelno)
+        level = level_name(self._levelno)
         out = self._writer if self._writer is not None else self._logger
         return (
             f"<StructuredLogger {self.name!r} {level} -> {out!r}"
@@ -302,11 +246,11 @@ class StructuredLogger:
             if fields and not _OPTIONS.isdisjoint(fields):
                 exc_info = fields.pop("exc_info", None)
                 stack_info = fields.pop("stack_info", False)
-                depth += _stacklevel(fields.pop("stacklevel", 1)) - 1
+                depth += stacklevel_of(fields.pop("stacklevel", 1)) - 1
             logger = self._logger
             if logger is not None and not logger.isEnabledFor(levelno):
                 return
-            frame = _caller(depth)
+            frame = caller_frame(depth)
             outer = CONTEXT.get()
             if outer:
                 context: dict[str, object] = Captured(
@@ -319,7 +263,7 @@ class StructuredLogger:
             if logger is not None:
                 if context and context is self._context:
                     context = dict(context)  # handlers and filters may change it
-                _to_stdlib(
+                to_stdlib(
                     logger, levelno, message, context, exc_info, stack_info, frame
                 )
             elif exc_info or stack_info:
@@ -359,7 +303,7 @@ class StructuredLogger:
             else:
                 stamp = iso_utc(created)
             text = (
-                f'{{"timestamp":"{stamp}","level":{_level_json(levelno)},'
+                f'{{"timestamp":"{stamp}","level":{level_json(levelno)},'
                 f'"logger":{_QUOTE(self.name)},"message":'
                 f"{_QUOTE(message if type(message) is str else safe_str(message))}"
                 f',{where}"line":{frame.f_lineno}'
@@ -387,7 +331,7 @@ class StructuredLogger:
         code = frame.f_code
         out: dict[str, object] = {
             "timestamp": iso_utc(time.time()),
-            "level": _level_name(levelno),
+            "level": level_name(levelno),
             "logger": self.name,
             "message": message if type(message) is str else safe_str(message),
             "module": module_of(code.co_filename),
@@ -397,36 +341,12 @@ class StructuredLogger:
         if context:
             out["context"] = context
         if exc_info:
-            info = exc_info_to_dict(_exc_tuple(exc_info))
+            info = exc_info_to_dict(exc_tuple(exc_info))
             if info is not None:
                 out["exception"] = info
         if stack_info:
             out["stack"] = stack_frames(frame)
         return out
-
-
-def _to_stdlib(  # noqa: PLR0917 - private, positional for speed
-    logger: logging.Logger,
-    levelno: int,
-    message: object,
-    context: dict[str, object],
-    exc_info: object,
-    stack_info: object,
-    frame: types.FrameType,
-) -> None:
-    """Hand one record to a stdlib logger, as ``Logger._log`` would."""
-    code = frame.f_code
-    sinfo = None
-    if stack_info:
-        stack = "".join(traceback.format_stack(frame)).rstrip("\n")
-        sinfo = "Stack (most recent call last):\n" + stack
-    record = logger.makeRecord(
-        logger.name, levelno, code.co_filename, frame.f_lineno, message,
-        (), _exc_tuple(exc_info), code.co_name, None, sinfo,
-    )  # fmt: skip
-    if context:
-        record.context = context
-    logger.handle(record)
 
 
 def log_ml_event(
@@ -461,7 +381,7 @@ def log_ml_event(
         >>> print(out.getvalue().split('"context":')[1], end="")
         {"event":"epoch_end","epoch":3,"loss":0.21,"accuracy":0.93}}
     """
-    _require_str(event, "event")
+    require_str(event, "event")
     payload: dict[str, object] = {"event": event}
     for key, value in fields.items():
         payload[free_key(key, payload)] = value
