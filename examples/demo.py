@@ -6,8 +6,18 @@ main job once every subpackage has landed.
 
 from __future__ import annotations
 
+import sys
+
 import ml_infra_utils
-from ml_infra_utils import decorators, logging, metrics, preprocessing
+from ml_infra_utils import (
+    StructuredLogger,
+    decorators,
+    log_context,
+    log_ml_event,
+    logging,
+    metrics,
+    preprocessing,
+)
 
 
 def main() -> None:
@@ -15,6 +25,16 @@ def main() -> None:
     for module in (preprocessing, metrics, decorators, logging):
         names = ", ".join(module.__all__) or "(nothing yet)"
         print(f"  {module.__name__}: {names}")
+    structured_logging()
+
+
+def structured_logging() -> None:
+    """Structured JSON logs: fields, bound context, an ML event, NaN kept valid."""
+    print("\nstructured logging (one JSON object per line):")
+    log = StructuredLogger("demo.train", stream=sys.stdout, run_id="r1")
+    with log_context(rank=0):
+        log.info("starting", lr=3e-4, batch_size=64)
+        log_ml_event(log, "epoch_end", epoch=1, loss=float("nan"), accuracy=0.93)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,33 @@ from . import decorators as decorators
 from . import logging as logging
 from . import metrics as metrics
 from . import preprocessing as preprocessing
-from ._errors import InputTypeError, MissingValueError, MLInfraError
+from ._errors import (
+    InputTypeError,
+    LoggingConfigError,
+    MissingValueError,
+    MLInfraError,
+)
 from ._version import __version__ as __version__
+from .logging import (
+    AppendFileHandler,
+    JsonFormatter,
+    StructuredLogger,
+    configure_json_logging,
+    log_context,
+    log_ml_event,
+)
 
 __all__ = [
+    "AppendFileHandler",
     "InputTypeError",
+    "JsonFormatter",
+    "LoggingConfigError",
     "MLInfraError",
     "MissingValueError",
+    "StructuredLogger",
+    "configure_json_logging",
+    "log_context",
+    "log_ml_event",
 ]
 
 # The subpackages, in the order the docs and the command line present them.

@@ -6,12 +6,13 @@ can catch either our class or the builtin they already handle::
 
     MLInfraError(Exception)
     ├── InputTypeError(MLInfraError, TypeError)      wrong kind of input
-    └── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
+    ├── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
+    └── LoggingConfigError(MLInfraError, ValueError) a logging option it cannot take
 """
 
 from __future__ import annotations
 
-__all__ = ["InputTypeError", "MLInfraError", "MissingValueError"]
+__all__ = ["InputTypeError", "LoggingConfigError", "MLInfraError", "MissingValueError"]
 
 
 class MLInfraError(Exception):
@@ -39,8 +40,17 @@ class MissingValueError(MLInfraError, ValueError):
     """
 
 
+class LoggingConfigError(MLInfraError, ValueError):
+    """A logging option has a value it cannot take.
+
+    Raised, e.g., for an unknown level name, two fields renamed to the same
+    output name, or a static field that would overwrite a built-in one. The
+    message names the option and lists what is accepted.
+    """
+
+
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``
 # rather than the private module); the root re-exports every class, so pickling
 # by that name works too.
-for _cls in (MLInfraError, InputTypeError, MissingValueError):
+for _cls in (MLInfraError, InputTypeError, MissingValueError, LoggingConfigError):
     _cls.__module__ = "ml_infra_utils"

@@ -5,4 +5,20 @@ always uses absolute imports, so ``import logging`` means the stdlib."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ml_infra_utils.logging.structured import (
+    AppendFileHandler,
+    JsonFormatter,
+    StructuredLogger,
+    configure_json_logging,
+    log_context,
+    log_ml_event,
+)
+
+__all__ = [
+    "AppendFileHandler",
+    "JsonFormatter",
+    "StructuredLogger",
+    "configure_json_logging",
+    "log_context",
+    "log_ml_event",
+]
