@@ -17,13 +17,41 @@ from . import decorators as decorators
 from . import logging as logging
 from . import metrics as metrics
 from . import preprocessing as preprocessing
-from ._errors import InputTypeError, MissingValueError, MLInfraError
+from ._errors import (
+    InputTypeError,
+    InvalidParameterError,
+    LengthMismatchError,
+    MissingValueError,
+    MLInfraError,
+    UndefinedMetricWarning,
+)
 from ._version import __version__ as __version__
+from .metrics import (
+    ConfusionCounts,
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    fbeta_score,
+    precision,
+    recall,
+)
 
 __all__ = [
+    "ConfusionCounts",
     "InputTypeError",
+    "InvalidParameterError",
+    "LengthMismatchError",
     "MLInfraError",
     "MissingValueError",
+    "UndefinedMetricWarning",
+    "accuracy",
+    "classification_report",
+    "confusion_matrix",
+    "f1_score",
+    "fbeta_score",
+    "precision",
+    "recall",
 ]
 
 # The subpackages, in the order the docs and the command line present them.

@@ -1,0 +1,375 @@
+"""Count (label, prediction) pairs: the one state every metric derives from.
+
+The state is a plain ``dict`` mapping ``(label, prediction)`` to the number of
+samples (or their summed weight) with that pair. It is exact and mergeable:
+counts are Python ints, and float weight sums keep an exact *expansion* (a
+short tuple of floats whose exact sum is the true total), so chunked + merged
+state is identical to one pass over all the data.
+
+Three ways to fill it, fastest first:
+
+- labels and predictions that are all ints in 0..255 (class indices, the
+  common case) are packed into one byte each and counted with ``bytes.translate``
+  and big-int popcounts, all at C speed; numpy integer arrays take this path
+  straight from their buffer, without making Python objects;
+- any other hashable labels are counted with ``collections.Counter(zip(...))``;
+  validation then inspects only the distinct pairs, not every element;
+- sample weights are grouped per pair in one Python loop.
+
+Examples:
+    >>> counts, residuals = count_pairs([0, 1, 1], [0, 1, 0])
+    >>> sorted(counts.items()), residuals
+    ([((0, 0), 1), ((0, 1), 1), ((1, 1), 1)], {})
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import Counter
+from collections.abc import Hashable, Iterable
+from functools import cache
+from typing import Any
+
+from ml_infra_utils._errors import LengthMismatchError
+from ml_infra_utils._sequences import (
+    as_labels,
+    as_reals,
+    check_distinct_labels,
+    to_list,
+)
+
+__all__ = ["Pair", "count_pairs", "exact_sum", "length_error", "merge_counts"]
+
+Pair = tuple[Hashable, Hashable]
+
+# Below this size one Counter over nibble-packed pair codes beats popcounts.
+_POPCOUNT_MIN_SIZE = 4096
+_NIBBLES = bytes(range(16))
+# Above this many popcounts per call the Counter over packed bytes wins.
+_MAX_POPCOUNTS = 64
+_INT_FORMATS = frozenset("bBhHiIlLqQnN?")
+_NOT_LABEL_SEQUENCES = (str, bytes, bytearray, memoryview)
+
+
+def length_error(n_predictions: int, n_labels: int) -> LengthMismatchError:
+    """The error for predictions and labels of different lengths."""
+    msg = (
+        "Predictions and labels must have same length "
+        f"(got {n_predictions} predictions and {n_labels} labels)"
+    )
+    return LengthMismatchError(msg)
+
+
+def count_pairs(
+    predictions: object, labels: object, sample_weight: object = None
+) -> tuple[dict[Pair, Any], dict[Pair, tuple[float, ...]]]:
+    """Count the (label, prediction) pairs of two equally long inputs.
+
+    Returns:
+        ``(counts, residuals)``: ``counts[(label, prediction)]`` is the number of
+        samples with that pair, or the correctly rounded sum of their weights;
+        ``residuals`` holds, for float sums that one float cannot hold exactly,
+        the rest of the exact expansion (see :func:`exact_sum`).
+
+    Raises:
+        LengthMismatchError: Inputs (or weights) of different lengths.
+        MissingValueError: A ``None`` or NaN label, prediction or weight.
+        InputTypeError: An unhashable label, a non-numeric weight, a bad container.
+        ValueError: A non-finite weight.
+    """
+    if sample_weight is None:
+        label_bytes = _as_byte_labels(labels)
+        if label_bytes is not None:
+            prediction_bytes = _as_byte_labels(predictions)
+            if prediction_bytes is not None:
+                if len(prediction_bytes) != len(label_bytes):
+                    raise length_error(len(prediction_bytes), len(label_bytes))
+                counts = _byte_pair_counts(label_bytes, prediction_bytes)
+                return _restore_bools(counts, labels, predictions), {}
+    predicted = to_list(predictions, name="predictions")
+    actual = to_list(labels, name="labels")
+    if len(predicted) != len(actual):
+        raise length_error(len(predicted), len(actual))
+    if sample_weight is None:
+        try:
+            counts: dict[Pair, Any] = Counter(zip(actual, predicted, strict=True))
+        except TypeError:
+            _locate_bad_labels(predicted, actual)
+            raise
+        _check_pairs(counts, predicted, actual)
+        return counts, {}
+    return _weighted_counts(predicted, actual, sample_weight)
+
+
+def _locate_bad_labels(predicted: list[Any], actual: list[Any]) -> None:
+    as_labels(predicted, name="predictions")
+    as_labels(actual, name="labels")
+
+
+def _check_pairs(
+    counts: dict[Pair, Any], predicted: list[Any], actual: list[Any]
+) -> None:
+    # Only the distinct values are inspected; the O(n) search that names the
+    # position runs only when one of them is None or NaN.
+    if check_distinct_labels({p for _, p in counts}):
+        as_labels(predicted, name="predictions")
+    if check_distinct_labels({t for t, _ in counts}):
+        as_labels(actual, name="labels")
+
+
+def _weighted_counts(
+    predicted: list[Any], actual: list[Any], sample_weight: object
+) -> tuple[dict[Pair, Any], dict[Pair, tuple[float, ...]]]:
+    weights = as_reals(sample_weight, name="sample_weight")
+    if len(weights) != len(actual):
+        msg = (
+            "sample_weight must have one weight per sample "
+            f"(got {len(weights)} weights for {len(actual)} samples)"
+        )
+        raise LengthMismatchError(msg)
+    all_ints = set(map(type, weights)) <= {int}
+    if not all_ints:
+        weights = _finite_floats(weights)
+    groups: dict[Pair, Any] = {}
+    try:
+        if all_ints:
+            for pair, w in zip(
+                zip(actual, predicted, strict=True), weights, strict=True
+            ):
+                groups[pair] = groups.get(pair, 0) + w
+        else:
+            for pair, w in zip(
+                zip(actual, predicted, strict=True), weights, strict=True
+            ):
+                group = groups.get(pair)
+                if group is None:
+                    groups[pair] = [w]
+                else:
+                    group.append(w)
+    except TypeError:
+        _locate_bad_labels(predicted, actual)
+        raise
+    _check_pairs(groups, predicted, actual)
+    if all_ints:
+        return groups, {}
+    counts: dict[Pair, Any] = {}
+    residuals: dict[Pair, tuple[float, ...]] = {}
+    for pair, group in groups.items():
+        parts = exact_sum(group)
+        counts[pair] = parts[0]
+        if len(parts) > 1:
+            residuals[pair] = parts[1:]
+    return counts, residuals
+
+
+def _finite_floats(weights: list[int | float]) -> list[float]:
+    if not all(map(math.isfinite, weights)):
+        i = next(i for i, w in enumerate(weights) if not math.isfinite(w))
+        msg = f"sample_weight[{i}] is {weights[i]!r}; weights must be finite"
+        raise ValueError(msg)
+    return [float(w) for w in weights]
+
+
+def _group_weights(
+    pairs: Iterable[Pair], weights: list[Any], all_ints: bool
+) -> dict[Pair, Any]:
+    """Per pair: the int sum of int weights, or the list of float weights."""
+    groups: dict[Pair, Any] = {}
+    if all_ints:
+        for pair, w in zip(pairs, weights, strict=True):
+            groups[pair] = groups.get(pair, 0) + w
+        return groups
+    for pair, w in zip(pairs, weights, strict=True):
+        group = groups.get(pair)
+        if group is None:
+            groups[pair] = [w]
+        else:
+            group.append(w)
+    return groups
+
+
+def exact_sum(values: list[float]) -> tuple[float, ...]:
+    """The exact sum of floats as its canonical expansion.
+
+    The first element is the correctly rounded sum (``math.fsum``); each next
+    one is the correctly rounded remainder, until the remainder is exactly 0.
+    The expansion depends only on the exact sum, not on the order or grouping
+    of the values, which is what makes merged state identical to one pass.
+
+    Raises:
+        ValueError: The sum overflows the float range.
+
+    Examples:
+        >>> exact_sum([0.1, 0.2])
+        (0.30000000000000004, -2.7755575615628914e-17)
+        >>> exact_sum([1.0, 2.0])
+        (3.0,)
+    """
+    rest = list(values)
+    parts: list[float] = []
+    try:
+        while True:
+            part = math.fsum(rest)
+            parts.append(part)
+            if part == 0.0:
+                return tuple(parts[:-1]) or (0.0,)
+            rest.append(-part)
+    except OverflowError:
+        msg = "the sum of the sample weights overflows the float range"
+        raise ValueError(msg) from None
+
+
+def merge_counts(
+    counts: dict[Pair, Any],
+    residuals: dict[Pair, tuple[float, ...]],
+    other_counts: dict[Pair, Any],
+    other_residuals: dict[Pair, tuple[float, ...]],
+) -> None:
+    """Add the second state into the first, in place, exactly."""
+    for pair, value in other_counts.items():
+        mine = counts.get(pair)
+        if mine is None:
+            counts[pair] = value
+            if pair in other_residuals:
+                residuals[pair] = other_residuals[pair]
+        elif type(mine) is int and type(value) is int:
+            counts[pair] = mine + value
+        else:
+            parts = exact_sum(
+                [
+                    float(mine),
+                    *residuals.get(pair, ()),
+                    float(value),
+                    *other_residuals.get(pair, ()),
+                ]
+            )
+            counts[pair] = parts[0]
+            if len(parts) > 1:
+                residuals[pair] = parts[1:]
+            else:
+                residuals.pop(pair, None)
+
+
+# ---------------------------------------------------------------- byte fast path
+
+
+def _as_byte_labels(data: object) -> bytes | None:
+    """*data* as one byte per element when every element is an int in 0..255."""
+    if type(data) is list:
+        try:
+            return bytes(data)  # C speed; raises at the first non-int or big int
+        except (TypeError, ValueError):
+            return None
+    if isinstance(data, _NOT_LABEL_SEQUENCES):
+        return None
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    with view:
+        return _buffer_bytes(view)
+
+
+def _buffer_bytes(view: memoryview) -> bytes | None:
+    fmt = view.format
+    order, code = (fmt[0], fmt[1:]) if fmt[:1] in "@=<>!" else ("@", fmt)
+    if view.ndim != 1 or code not in _INT_FORMATS or not view.c_contiguous:
+        return None
+    raw = view.tobytes()
+    size = view.itemsize
+    if size == 1:
+        low = raw
+    else:
+        little = order == "<" or (order in "@=" and sys.byteorder == "little")
+        offset = 0 if little else size - 1
+        low = raw[offset::size]
+        expected = bytearray(len(raw))
+        expected[offset::size] = low
+        if expected != raw:  # some value is negative or above 255
+            return None
+    if code == "b" and low.translate(None, bytes(range(128))):
+        return None  # negative int8 values
+    return low
+
+
+def _restore_bools(
+    counts: dict[Pair, Any], labels: object, predictions: object
+) -> dict[Pair, Any]:
+    # Packing into bytes turns False/True into 0/1; give bool inputs their
+    # bool classes back (the first occurrence decides, as with a Counter).
+    bool_of: dict[Hashable, bool] = {}
+    for value in (0, 1):
+        for data in (labels, predictions):
+            is_bool = _is_bool_class(data, value)
+            if is_bool is not None:
+                if is_bool:
+                    bool_of[value] = bool(value)
+                break
+    if not bool_of:
+        return counts
+    return {(bool_of.get(t, t), bool_of.get(p, p)): c for (t, p), c in counts.items()}
+
+
+def _is_bool_class(data: object, value: int) -> bool | None:
+    """Whether class *value* is a bool in *data* (None: it does not occur)."""
+    if type(data) is list:
+        try:
+            return type(data[data.index(value)]) is bool
+        except ValueError:
+            return None
+    with memoryview(data) as view:  # type: ignore[arg-type]
+        return view.format.endswith("?")
+
+
+@cache
+def _one_hot(value: int) -> bytes:
+    """The translation table mapping byte *value* to 1 and every other to 0."""
+    return bytes(value) + b"\x01" + bytes(255 - value)
+
+
+def _present(data: bytes) -> list[int]:
+    return [v for v in range(256) if v in data]  # memchr per value
+
+
+def _byte_pair_counts(labels: bytes, predictions: bytes) -> dict[Pair, Any]:
+    """Pair counts of byte-packed inputs from big-int popcounts (C speed).
+
+    The indicator of "label == t" is a big int with one byte per sample; the
+    count of (t, p) is the popcount of the AND of two indicators. The last
+    class on each side needs no indicator: its counts follow from the totals.
+    """
+    n = len(labels)
+    if n < _POPCOUNT_MIN_SIZE:
+        if labels.translate(None, _NIBBLES) or predictions.translate(None, _NIBBLES):
+            return Counter(zip(labels, predictions, strict=True))
+        # Both fit in 4 bits: one byte per pair, label in the high nibble.
+        pairs = (int.from_bytes(labels) << 4 | int.from_bytes(predictions)).to_bytes(n)
+        codes = set(pairs)
+        counted = (
+            {code: pairs.count(code) for code in codes}  # C-speed scans win for few
+            if len(codes) <= 16
+            else Counter(pairs)
+        )
+        return {(code >> 4, code & 15): c for code, c in counted.items()}
+    rows, cols = _present(labels), _present(predictions)
+    if (len(rows) - 1) * (len(cols) - 1) > _MAX_POPCOUNTS:
+        return Counter(zip(labels, predictions, strict=True))
+    row_bits = [int.from_bytes(labels.translate(_one_hot(t))) for t in rows[:-1]]
+    col_bits = [int.from_bytes(predictions.translate(_one_hot(p))) for p in cols[:-1]]
+    col_totals = [bits.bit_count() for bits in col_bits]
+    col_totals.append(n - sum(col_totals))
+    cells: list[list[int]] = []
+    for bits in row_bits:
+        row = [(bits & other).bit_count() for other in col_bits]
+        row.append(bits.bit_count() - sum(row))
+        cells.append(row)
+    # The last true class: what the other rows leave of each column's total.
+    used = [sum(row[j] for row in cells) for j in range(len(cols))]
+    cells.append([total - u for total, u in zip(col_totals, used, strict=True)])
+    return {
+        (t, p): count
+        for t, row in zip(rows, cells, strict=True)
+        for p, count in zip(cols, row, strict=True)
+        if count
+    }
