@@ -187,6 +187,18 @@ class TestSemantics:
             is False
         )
 
+    def test_all_nan_classes_average_to_nan(self) -> None:
+        """When every class is undefined under zero_division=nan, the mean is NaN."""
+        result = m.precision(
+            [0], [1], classes=[5], average="macro", zero_division=math.nan
+        )
+        assert math.isnan(result)
+
+    def test_unhashable_positive_class_is_not_a_class(self) -> None:
+        """positive_class=[1] cannot be a class: the error lists the classes."""
+        with pytest.raises(InvalidParameterError, match=r"positive_class=\[1\]"):
+            m.recall([0, 1], [1, 1], positive_class=[1])
+
     def test_empty_input_gives_zero(self) -> None:
         """Empty input: accuracy 0.0 (the seed's contract), scores zero_division."""
         assert m.accuracy([], []) == 0.0

@@ -85,15 +85,15 @@ def count_pairs(
             if prediction_bytes is not None:
                 if len(prediction_bytes) != len(label_bytes):
                     raise length_error(len(prediction_bytes), len(label_bytes))
-                counts = _byte_pair_counts(label_bytes, prediction_bytes)
-                return _restore_bools(counts, labels, predictions), {}
+                packed = _byte_pair_counts(label_bytes, prediction_bytes)
+                return _restore_bools(packed, labels, predictions), {}
     predicted = to_list(predictions, name="predictions")
     actual = to_list(labels, name="labels")
     if len(predicted) != len(actual):
         raise length_error(len(predicted), len(actual))
     if sample_weight is None:
         try:
-            counts: dict[Pair, Any] = Counter(zip(actual, predicted, strict=True))
+            counts = Counter(zip(actual, predicted, strict=True))
         except TypeError:
             _locate_bad_labels(predicted, actual)
             raise
@@ -131,22 +131,8 @@ def _weighted_counts(
     all_ints = set(map(type, weights)) <= {int}
     if not all_ints:
         weights = _finite_floats(weights)
-    groups: dict[Pair, Any] = {}
     try:
-        if all_ints:
-            for pair, w in zip(
-                zip(actual, predicted, strict=True), weights, strict=True
-            ):
-                groups[pair] = groups.get(pair, 0) + w
-        else:
-            for pair, w in zip(
-                zip(actual, predicted, strict=True), weights, strict=True
-            ):
-                group = groups.get(pair)
-                if group is None:
-                    groups[pair] = [w]
-                else:
-                    group.append(w)
+        groups = _group_weights(zip(actual, predicted, strict=True), weights, all_ints)
     except TypeError:
         _locate_bad_labels(predicted, actual)
         raise
@@ -164,11 +150,15 @@ def _weighted_counts(
 
 
 def _finite_floats(weights: list[int | float]) -> list[float]:
-    if not all(map(math.isfinite, weights)):
-        i = next(i for i, w in enumerate(weights) if not math.isfinite(w))
+    try:
+        floats = [float(w) for w in weights]
+    except OverflowError:  # an int beyond the float range among floats
+        floats = [math.inf if abs(w) > 1e308 else float(w) for w in weights]
+    if not all(map(math.isfinite, floats)):
+        i = next(i for i, w in enumerate(floats) if not math.isfinite(w))
         msg = f"sample_weight[{i}] is {weights[i]!r}; weights must be finite"
         raise ValueError(msg)
-    return [float(w) for w in weights]
+    return floats
 
 
 def _group_weights(

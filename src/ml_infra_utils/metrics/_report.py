@@ -49,7 +49,7 @@ def build_report(
     output_dict: bool = False,
     zero_division: object = 0.0,
     target_names: list[str] | None = None,
-    weighted: bool = False,
+    float_support: bool = False,
 ) -> str | dict[str, Any]:
     """The report of a state's class sums (see ``classification_report``)."""
     if (
@@ -71,7 +71,7 @@ def build_report(
     recall = prf(sums, labels, metric="recall", **options)
     f_score = prf(sums, labels, metric="f-score", **options)
     support = [sums.true.get(c, 0) for c in labels]
-    if weighted:
+    if float_support:
         support = [float(s) for s in support]
     total = _sum(support)
 

@@ -74,12 +74,16 @@ class ClassSums(NamedTuple):
     pred: dict[Hashable, Any]
 
 
-def class_sums(counts: dict[Pair, Any]) -> ClassSums:
+def class_sums(
+    counts: dict[Pair, Any], residuals: dict[Pair, tuple[float, ...]] | None = None
+) -> ClassSums:
     """Per-class ``tp``, ``true_sum`` (support) and ``pred_sum`` of a state.
 
-    Float sums use ``math.fsum``, so they do not depend on the order the pairs
-    were first seen in (merged state gives the same sums as one pass).
+    Float sums are the correctly rounded exact sums (``math.fsum`` over the
+    counts and their *residuals*), so they do not depend on the order in which
+    pairs were first seen: merged state gives the same sums as one pass.
     """
+    residuals = residuals or {}
     tp: dict[Hashable, Any] = {}
     true: dict[Hashable, Any] = {}
     pred: dict[Hashable, Any] = {}
@@ -93,12 +97,13 @@ def class_sums(counts: dict[Pair, Any]) -> ClassSums:
     true_parts: dict[Hashable, list[Any]] = {}
     pred_parts: dict[Hashable, list[Any]] = {}
     for (t, p), c in counts.items():
-        true_parts.setdefault(t, []).append(c)
-        pred_parts.setdefault(p, []).append(c)
+        parts = [c, *residuals.get((t, p), ())]
+        true_parts.setdefault(t, []).extend(parts)
+        pred_parts.setdefault(p, []).extend(parts)
         if t == p:
             tp[t] = c
-    for parts, sums in ((true_parts, true), (pred_parts, pred)):
-        for cls, values in parts.items():
+    for by_class, sums in ((true_parts, true), (pred_parts, pred)):
+        for cls, values in by_class.items():
             sums[cls] = math.fsum(values)
     return ClassSums(tp, true, pred)
 
@@ -268,7 +273,10 @@ def _stacklevel() -> int:
 
 
 def confusion_rows(
-    counts: dict[Pair, Any], classes: list[Hashable], normalize: object
+    counts: dict[Pair, Any],
+    residuals: dict[Pair, tuple[float, ...]],
+    classes: list[Hashable],
+    normalize: object,
 ) -> list[list[Any]]:
     """The confusion matrix of *classes*: rows true, columns predicted."""
     if normalize not in NORMALIZE or not (
@@ -282,15 +290,23 @@ def confusion_rows(
         rows = [[float(c) for c in row] for row in rows]
     if normalize is None:
         return rows
+    # Sums of the exact cells: each cell's count and its residual parts.
+    cells = [
+        [[counts.get((t, p), 0), *residuals.get((t, p), ())] for p in classes]
+        for t in classes
+    ]
     if normalize == "true":
-        return [_divide_all(row, _total(row)) for row in rows]
+        sums = [_total([x for cell in row for x in cell]) for row in cells]
+        return [_divide_all(row, s) for row, s in zip(rows, sums, strict=True)]
     if normalize == "pred":
-        sums = [_total([row[j] for row in rows]) for j in range(len(classes))]
+        sums = [
+            _total([x for row in cells for x in row[j]]) for j in range(len(classes))
+        ]
         return [
             [v / s if s != 0 else 0.0 for v, s in zip(row, sums, strict=True)]
             for row in rows
         ]
-    total = _total([c for row in rows for c in row])
+    total = _total([x for row in cells for cell in row for x in cell])
     return [_divide_all(row, total) for row in rows]
 
 

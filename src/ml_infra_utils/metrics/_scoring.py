@@ -48,12 +48,14 @@ class Scores:
     __slots__ = ("_sums",)  # the class sums, computed once per state
     _sums: ClassSums | None
     _counts: dict[Pair, Any]
+    _residuals: dict[Pair, tuple[float, ...]]
     _weighted: bool
 
     @property
     def total(self) -> int | float:
         """Number of samples counted (total weight when weighted)."""
-        return _total(list(self._counts.values()), exact=not self._weighted)
+        total: int | float = _total(self._counts, self._residuals)
+        return total
 
     @property
     def classes(self) -> list[Hashable]:
@@ -62,7 +64,7 @@ class Scores:
 
     def _class_sums(self) -> ClassSums:
         if self._sums is None:
-            self._sums = class_sums(self._counts)
+            self._sums = class_sums(self._counts, self._residuals)
         return self._sums
 
     def accuracy(self) -> float:
@@ -70,11 +72,11 @@ class Scores:
 
         0.0 when nothing has been counted.
         """
-        diagonal = [c for (t, p), c in self._counts.items() if t == p]
         total = self.total
         if not total:
             return 0.0
-        return float(_total(diagonal, exact=not self._weighted) / total)
+        diagonal = {pair: c for pair, c in self._counts.items() if pair[0] == pair[1]}
+        return float(_total(diagonal, self._residuals) / total)
 
     def _score(
         self,
@@ -265,7 +267,7 @@ class Scores:
         chosen = check_classes(classes)
         if chosen is None:
             chosen = self.classes
-        return confusion_rows(self._counts, chosen, normalize)
+        return confusion_rows(self._counts, self._residuals, chosen, normalize)
 
     def classification_report(
         self,
@@ -277,19 +279,24 @@ class Scores:
         target_names: Iterable[str] | None = None,
     ) -> Any:
         """The report, as :func:`~ml_infra_utils.classification_report`."""
+        sums = self._class_sums()
         return build_report(
-            self._class_sums(),
+            sums,
             check_classes(classes),
             digits=digits,
             output_dict=output_dict,
             zero_division=zero_division,
             target_names=None if target_names is None else list(target_names),
-            weighted=self._weighted,
+            # scikit-learn's supports are floats when weighted, and also when
+            # no prediction at all is right (its "pathological case").
+            float_support=self._weighted or not sums.tp,
         )
 
 
-def _total(values: list[Any], *, exact: bool) -> Any:
-    """Sum of counts: ints exactly, floats with ``fsum`` (order-independent)."""
-    if exact or all(type(v) is int for v in values):
+def _total(counts: dict[Pair, Any], residuals: dict[Pair, tuple[float, ...]]) -> Any:
+    """The exact sum of *counts*: an int, or the correctly rounded float sum."""
+    values = list(counts.values())
+    if all(type(v) is int for v in values):
         return sum(values)
+    values += [x for pair in counts for x in residuals.get(pair, ())]
     return math.fsum(values)
