@@ -46,6 +46,7 @@ Pair = tuple[Hashable, Hashable]
 # Below this size one Counter over nibble-packed pair codes beats popcounts.
 _POPCOUNT_MIN_SIZE = 4096
 _NIBBLES = bytes(range(16))
+_NIBBLE_PAIRS = [(code >> 4, code & 15) for code in range(256)]
 # Above this many popcounts per call the Counter over packed bytes wins.
 _MAX_POPCOUNTS = 64
 _INT_FORMATS = frozenset("bBhHiIlLqQnN?")
@@ -86,7 +87,9 @@ def count_pairs(
                 if len(prediction_bytes) != len(label_bytes):
                     raise length_error(len(prediction_bytes), len(label_bytes))
                 packed = _byte_pair_counts(label_bytes, prediction_bytes)
-                return _restore_bools(packed, labels, predictions), {}
+                return _restore_bools(
+                    packed, (labels, label_bytes), (predictions, prediction_bytes)
+                ), {}
     predicted = to_list(predictions, name="predictions")
     actual = to_list(labels, name="labels")
     if len(predicted) != len(actual):
@@ -284,16 +287,20 @@ def _buffer_bytes(view: memoryview) -> bytes | None:
 
 
 def _restore_bools(
-    counts: dict[Pair, Any], labels: object, predictions: object
+    counts: dict[Pair, Any],
+    labels: tuple[object, bytes],
+    predictions: tuple[object, bytes],
 ) -> dict[Pair, Any]:
-    # Packing into bytes turns False/True into 0/1; give bool inputs their
-    # bool classes back (the first occurrence decides, as with a Counter).
+    """Give bool inputs their False/True classes back (packing made them 0/1).
+
+    Each of 0 and 1 takes the type of its first occurrence in the labels (else
+    the predictions), as the keys of a Counter would.
+    """
     bool_of: dict[Hashable, bool] = {}
     for value in (0, 1):
-        for data in (labels, predictions):
-            is_bool = _is_bool_class(data, value)
-            if is_bool is not None:
-                if is_bool:
+        for data, packed in (labels, predictions):
+            if value in packed:  # memchr
+                if _is_bool(data, value):
                     bool_of[value] = bool(value)
                 break
     if not bool_of:
@@ -301,13 +308,9 @@ def _restore_bools(
     return {(bool_of.get(t, t), bool_of.get(p, p)): c for (t, p), c in counts.items()}
 
 
-def _is_bool_class(data: object, value: int) -> bool | None:
-    """Whether class *value* is a bool in *data* (None: it does not occur)."""
+def _is_bool(data: object, value: int) -> bool:
     if type(data) is list:
-        try:
-            return type(data[data.index(value)]) is bool
-        except ValueError:
-            return None
+        return type(data[data.index(value)]) is bool
     with memoryview(data) as view:  # type: ignore[arg-type]
         return view.format.endswith("?")
 
@@ -336,12 +339,9 @@ def _byte_pair_counts(labels: bytes, predictions: bytes) -> dict[Pair, Any]:
         # Both fit in 4 bits: one byte per pair, label in the high nibble.
         pairs = (int.from_bytes(labels) << 4 | int.from_bytes(predictions)).to_bytes(n)
         codes = set(pairs)
-        counted = (
-            {code: pairs.count(code) for code in codes}  # C-speed scans win for few
-            if len(codes) <= 16
-            else Counter(pairs)
-        )
-        return {(code >> 4, code & 15): c for code, c in counted.items()}
+        if len(codes) <= 16:  # few pairs: one C-speed scan per pair wins
+            return {_NIBBLE_PAIRS[code]: pairs.count(code) for code in codes}
+        return {_NIBBLE_PAIRS[code]: c for code, c in Counter(pairs).items()}
     rows, cols = _present(labels), _present(predictions)
     if (len(rows) - 1) * (len(cols) - 1) > _MAX_POPCOUNTS:
         return Counter(zip(labels, predictions, strict=True))

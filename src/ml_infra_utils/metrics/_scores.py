@@ -277,16 +277,17 @@ def confusion_rows(
     residuals: dict[Pair, tuple[float, ...]],
     classes: list[Hashable],
     normalize: object,
+    *,
+    weighted: bool = True,
 ) -> list[list[Any]]:
     """The confusion matrix of *classes*: rows true, columns predicted."""
-    if normalize not in NORMALIZE or not (
-        normalize is None or isinstance(normalize, str)
+    if normalize is not None and (
+        not isinstance(normalize, str) or normalize not in NORMALIZE
     ):
         msg = f"normalize must be one of {list(NORMALIZE)}, not {normalize!r}"
         raise InvalidParameterError(msg)
     rows = [[counts.get((t, p), 0) for p in classes] for t in classes]
-    floats = not all(type(c) is int for c in counts.values())
-    if floats:
+    if weighted and not all(type(c) is int for c in counts.values()):
         rows = [[float(c) for c in row] for row in rows]
     if normalize is None:
         return rows

@@ -72,11 +72,15 @@ class Scores:
 
         0.0 when nothing has been counted.
         """
-        total = self.total
+        counts = self._counts
+        if self._weighted:
+            total = self.total
+            diagonal = {pair: c for pair, c in counts.items() if pair[0] == pair[1]}
+            return float(_total(diagonal, self._residuals) / total) if total else 0.0
+        total = sum(counts.values())  # unweighted: exact ints
         if not total:
             return 0.0
-        diagonal = {pair: c for pair, c in self._counts.items() if pair[0] == pair[1]}
-        return float(_total(diagonal, self._residuals) / total)
+        return sum([c for (t, p), c in counts.items() if t == p]) / total
 
     def _score(
         self,
@@ -267,7 +271,13 @@ class Scores:
         chosen = check_classes(classes)
         if chosen is None:
             chosen = self.classes
-        return confusion_rows(self._counts, self._residuals, chosen, normalize)
+        return confusion_rows(
+            self._counts,
+            self._residuals,
+            chosen,
+            normalize,
+            weighted=self._weighted,
+        )
 
     def classification_report(
         self,

@@ -66,15 +66,18 @@ class ConfusionCounts(Scores):
         *,
         sample_weight: object = None,
     ) -> None:
-        self._counts: dict[Pair, Any] = {}
-        self._residuals: dict[Pair, tuple[float, ...]] = {}
-        self._weighted = False
         self._sums: ClassSums | None = None
-        if predictions is not None or labels is not None:
-            if predictions is None or labels is None:
-                msg = "ConfusionCounts() takes both predictions and labels, or neither"
-                raise TypeError(msg)
-            self.update(predictions, labels, sample_weight=sample_weight)
+        self._weighted = sample_weight is not None
+        if predictions is None and labels is None:
+            self._counts: dict[Pair, Any] = {}
+            self._residuals: dict[Pair, tuple[float, ...]] = {}
+        elif predictions is None or labels is None:
+            msg = "ConfusionCounts() takes both predictions and labels, or neither"
+            raise TypeError(msg)
+        else:
+            self._counts, self._residuals = count_pairs(
+                predictions, labels, sample_weight
+            )
 
     # ------------------------------------------------------------ accumulate
 
