@@ -77,10 +77,11 @@ class Scores:
             total = self.total
             diagonal = {pair: c for pair, c in counts.items() if pair[0] == pair[1]}
             return float(_total(diagonal, self._residuals) / total) if total else 0.0
-        total = sum(counts.values())  # unweighted: exact ints
+        total: int = sum(counts.values())  # unweighted: exact ints
         if not total:
             return 0.0
-        return sum([c for (t, p), c in counts.items() if t == p]) / total
+        right: int = sum([c for (t, p), c in counts.items() if t == p])
+        return right / total
 
     def _score(
         self,
