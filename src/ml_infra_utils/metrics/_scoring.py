@@ -77,11 +77,11 @@ class Scores:
             total = self.total
             diagonal = {pair: c for pair, c in counts.items() if pair[0] == pair[1]}
             return float(_total(diagonal, self._residuals) / total) if total else 0.0
-        total: int = sum(counts.values())  # unweighted: exact ints
-        if not total:
+        count: int = sum(counts.values())  # unweighted: exact ints
+        if not count:
             return 0.0
         right: int = sum([c for (t, p), c in counts.items() if t == p])
-        return right / total
+        return right / count
 
     def _score(
         self,
