@@ -15,6 +15,21 @@ def main() -> None:
     for module in (preprocessing, metrics, decorators, logging):
         names = ", ".join(module.__all__) or "(nothing yet)"
         print(f"  {module.__name__}: {names}")
+    metrics_tour()
+
+
+def metrics_tour() -> None:
+    """Score a toy classifier, in one call and batch by batch."""
+    predictions = ["cat", "dog", "dog", "bird", "cat", "dog"]  # predictions first,
+    labels = ["cat", "cat", "dog", "bird", "dog", "dog"]  # then the true labels
+    print("\nmetrics:")
+    print(f"  accuracy = {metrics.accuracy(predictions, labels):.3f}")
+    print(f"  macro F1 = {metrics.f1_score(predictions, labels, average='macro'):.3f}")
+    counts = metrics.ConfusionCounts()
+    for start in range(0, len(labels), 2):  # e.g. one evaluation batch at a time
+        counts.update(predictions[start : start + 2], labels[start : start + 2])
+    print(f"  batched  = {counts!r}, same F1: {counts.f1_score(average='macro'):.3f}")
+    print(metrics.classification_report(predictions, labels))
 
 
 if __name__ == "__main__":
