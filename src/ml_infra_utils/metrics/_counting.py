@@ -51,6 +51,7 @@ _NIBBLE_PAIRS = [(code >> 4, code & 15) for code in range(256)]
 _MAX_POPCOUNTS = 64
 _INT_FORMATS = frozenset("bBhHiIlLqQnN?")
 _NOT_LABEL_SEQUENCES = (str, bytes, bytearray, memoryview)
+_NON_NEGATIVE_INT8 = bytes(range(128))
 
 
 def length_error(n_predictions: int, n_labels: int) -> LengthMismatchError:
@@ -260,28 +261,34 @@ def _as_byte_labels(data: object) -> bytes | None:
         view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
         return None
-    with view:
-        return _buffer_bytes(view)
+    return _buffer_bytes(view)
 
 
 def _buffer_bytes(view: memoryview) -> bytes | None:
     fmt = view.format
-    order, code = (fmt[0], fmt[1:]) if fmt[:1] in "@=<>!" else ("@", fmt)
-    if view.ndim != 1 or code not in _INT_FORMATS or not view.c_contiguous:
+    code = fmt[-1]
+    if (
+        view.ndim != 1
+        or code not in _INT_FORMATS
+        or len(fmt) > 2
+        or (len(fmt) == 2 and fmt[0] not in "@=<>!")
+        or not view.c_contiguous
+    ):
         return None
     raw = view.tobytes()
     size = view.itemsize
     if size == 1:
         low = raw
     else:
-        little = order == "<" or (order in "@=" and sys.byteorder == "little")
+        little = fmt[0] == "<" or (fmt[0] not in ">!" and sys.byteorder == "little")
         offset = 0 if little else size - 1
         low = raw[offset::size]
+        # Every other byte must be 0, else some value is negative or above 255.
         expected = bytearray(len(raw))
         expected[offset::size] = low
-        if expected != raw:  # some value is negative or above 255
+        if expected != raw:
             return None
-    if code == "b" and low.translate(None, bytes(range(128))):
+    if code == "b" and low.translate(None, _NON_NEGATIVE_INT8):
         return None  # negative int8 values
     return low
 
@@ -297,22 +304,24 @@ def _restore_bools(
     the predictions), as the keys of a Counter would.
     """
     bool_of: dict[Hashable, bool] = {}
+    buffer_is_bool: dict[int, bool] = {}
     for value in (0, 1):
         for data, packed in (labels, predictions):
             if value in packed:  # memchr
-                if _is_bool(data, value):
+                if type(data) is list:
+                    is_bool = type(data[data.index(value)]) is bool
+                else:
+                    key = id(data)
+                    if key not in buffer_is_bool:
+                        fmt = memoryview(data).format  # type: ignore[arg-type]
+                        buffer_is_bool[key] = fmt.endswith("?")
+                    is_bool = buffer_is_bool[key]
+                if is_bool:
                     bool_of[value] = bool(value)
                 break
     if not bool_of:
         return counts
     return {(bool_of.get(t, t), bool_of.get(p, p)): c for (t, p), c in counts.items()}
-
-
-def _is_bool(data: object, value: int) -> bool:
-    if type(data) is list:
-        return type(data[data.index(value)]) is bool
-    with memoryview(data) as view:  # type: ignore[arg-type]
-        return view.format.endswith("?")
 
 
 @cache
