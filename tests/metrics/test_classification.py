@@ -299,6 +299,8 @@ class TestErrors:
             LengthMismatchError, match=r"\(got 4000 predictions and 3999"
         ):
             function([1] * 4000, [1] * 3999)
+        with pytest.raises(LengthMismatchError, match=r"\(got 1 predictions and 2"):
+            function(["a"], ["a", "b"])
 
     @pytest.mark.parametrize(
         ("predictions", "labels", "match"),
@@ -388,6 +390,7 @@ class TestErrors:
             ([1.0, math.inf], ValueError, r"sample_weight\[1\] is inf"),
             ([1.0, None], MissingValueError, r"sample_weight\[1\] is None"),
             ([1.0, "2"], InputTypeError, r"sample_weight\[1\] must be a real number"),
+            ([1.0, 10**400], ValueError, r"sample_weight\[1\] is 1000.*must be finite"),
         ],
     )
     def test_bad_sample_weights(self, weights: Any, error: Any, match: str) -> None:

@@ -7,6 +7,7 @@ import json
 import math
 import multiprocessing
 import operator
+import os
 import pickle
 import random
 from concurrent.futures import ProcessPoolExecutor
@@ -240,7 +241,6 @@ def _split(n_chunks: int) -> tuple[list[Any], list[Any], list[tuple[Any, Any]]]:
     return predictions, labels, parts
 
 
-@pytest.mark.slow
 def test_counts_from_worker_processes_merge_to_the_one_pass_result() -> None:
     """Counts made in other processes (pickled back) merge exactly."""
     predictions, labels, parts = _split(6)
@@ -254,17 +254,18 @@ def test_counts_from_worker_processes_merge_to_the_one_pass_result() -> None:
     )
 
 
-@pytest.mark.slow
 def test_dask_bag_reduction_on_the_multiprocessing_scheduler() -> None:
     """A dask.bag reduction with the processes scheduler gives one-pass counts."""
+    dask = pytest.importorskip("dask")
     db = pytest.importorskip("dask.bag")
     predictions, labels, parts = _split(4)
     bag = db.from_sequence(parts, npartitions=2)
-    total = (
-        bag.map(lambda part: ConfusionCounts(*part))
-        .reduction(sum, sum)
-        .compute(scheduler="processes", num_workers=2)
+    reduced = bag.map(lambda part: ConfusionCounts(*part)).reduction(sum, sum)
+    pids = bag.map(lambda _part: os.getpid())
+    total, worker_pids = dask.compute(
+        reduced, pids, scheduler="processes", num_workers=2
     )
+    assert os.getpid() not in worker_pids  # it really ran in other processes
     assert total == ConfusionCounts(predictions, labels)
     assert total.f1_score(average="macro") == m.f1_score(
         predictions, labels, average="macro"
