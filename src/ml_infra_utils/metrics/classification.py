@@ -11,7 +11,11 @@ or pandas Series (numpy is never imported); labels may be ints, strings, bools
 or any hashable value; results are plain Python floats, lists and dicts.
 
 Options follow scikit-learn (``positive_class`` is its ``pos_label``,
-``classes`` its ``labels``), with two deliberate differences:
+``classes`` its ``labels``). ``average="micro"`` scores the global counts (over
+all classes it equals accuracy), ``"macro"`` is the unweighted mean of the
+per-class scores, ``"weighted"`` their mean weighted by support, and ``None``
+returns a dict class -> score; ``zero_division`` is what a 0/0 gives (NaN
+scores are left out of averages). Two deliberate differences:
 
 - ``average="binary"`` scores ``positive_class`` one-vs-rest on multi-class
   data too, where scikit-learn raises (it equals scikit-learn's
@@ -82,32 +86,6 @@ same length (got 2 predictions and 1 labels)
     return counts_of(predictions, labels, sample_weight).accuracy()
 
 
-_SCORE_ARGS = """
-    Args:
-        predictions: Predicted classes.
-        labels: True classes, as many as *predictions*.
-        positive_class: The class scored by ``average="binary"`` (one-vs-rest,
-            on binary or multi-class data); ignored by the other averages.
-        average: ``"binary"``, ``"micro"`` (global counts: equals accuracy over
-            all classes), ``"macro"`` (unweighted mean over classes),
-            ``"weighted"`` (mean weighted by support), or ``None`` (a dict
-            class -> score, in class order).
-        zero_division: What 0/0 gives: ``0.0``, ``1.0`` or ``float("nan")``
-            (NaN entries are left out of averages), or ``"warn"`` (0.0 and an
-            :class:`~ml_infra_utils.UndefinedMetricWarning`).
-        classes: Restrict to, and order, these classes (scikit-learn's
-            ``labels``); by default all classes seen, sorted.
-        sample_weight: Optional weight per sample.
-
-    Raises:
-        LengthMismatchError: Predictions and labels of different lengths.
-        MissingValueError: A None or NaN label or prediction.
-        InputTypeError: An unhashable label, or classes that do not sort.
-        InvalidParameterError: An invalid ``average``, ``zero_division`` or
-            ``classes``, or a ``positive_class`` that is not a class.
-"""
-
-
 @overload
 def precision(
     predictions: object,
@@ -143,12 +121,29 @@ def precision(
     """Precision: the fraction of predictions of a class that are right.
 
     ``tp / (tp + fp)`` per class, averaged as *average* says.
-    {args}
+
+    Args:
+        predictions: Predicted classes.
+        labels: True classes, as many as *predictions*.
+        positive_class: The class ``average="binary"`` scores, one-vs-rest.
+        average: ``"binary"``, ``"micro"``, ``"macro"``, ``"weighted"``, or
+            ``None`` for a dict class -> score (see the module docstring).
+        zero_division: What 0/0 gives: ``0.0``, ``1.0``, ``float("nan")``, or
+            ``"warn"`` (0.0 and an UndefinedMetricWarning).
+        classes: Restrict to, and order, these classes (by default every class
+            seen, sorted).
+        sample_weight: Optional weight per sample.
+
+    Raises:
+        ValueError: Mismatched lengths, None/NaN labels (MissingValueError),
+            invalid options (InvalidParameterError, listing the valid values).
+        TypeError: Unhashable labels, or classes that do not sort.
+
     Examples:
         >>> precision([1, 1, 0, 1], [1, 0, 0, 1])
         0.6666666666666666
         >>> precision(["a", "b", "b"], ["a", "a", "b"], average=None)
-        {{'a': 1.0, 'b': 0.5}}
+        {'a': 1.0, 'b': 0.5}
     """
     return counts_of(predictions, labels, sample_weight).precision(
         positive_class=positive_class,
@@ -193,7 +188,24 @@ def recall(
     """Recall: the fraction of a class's samples that are predicted as it.
 
     ``tp / (tp + fn)`` per class, averaged as *average* says.
-    {args}
+
+    Args:
+        predictions: Predicted classes.
+        labels: True classes, as many as *predictions*.
+        positive_class: The class ``average="binary"`` scores, one-vs-rest.
+        average: ``"binary"``, ``"micro"``, ``"macro"``, ``"weighted"``, or
+            ``None`` for a dict class -> score (see the module docstring).
+        zero_division: What 0/0 gives: ``0.0``, ``1.0``, ``float("nan")``, or
+            ``"warn"`` (0.0 and an UndefinedMetricWarning).
+        classes: Restrict to, and order, these classes (by default every class
+            seen, sorted).
+        sample_weight: Optional weight per sample.
+
+    Raises:
+        ValueError: Mismatched lengths, None/NaN labels (MissingValueError),
+            invalid options (InvalidParameterError, listing the valid values).
+        TypeError: Unhashable labels, or classes that do not sort.
+
     Examples:
         >>> recall([1, 1, 0, 1], [1, 0, 0, 1])
         1.0
@@ -244,7 +256,24 @@ def f1_score(
 
     ``2·tp / (2·tp + fp + fn)`` per class; the macro average is the mean of the
     per-class F1 (not the F1 of macro precision and recall).
-    {args}
+
+    Args:
+        predictions: Predicted classes.
+        labels: True classes, as many as *predictions*.
+        positive_class: The class ``average="binary"`` scores, one-vs-rest.
+        average: ``"binary"``, ``"micro"``, ``"macro"``, ``"weighted"``, or
+            ``None`` for a dict class -> score (see the module docstring).
+        zero_division: What 0/0 gives: ``0.0``, ``1.0``, ``float("nan")``, or
+            ``"warn"`` (0.0 and an UndefinedMetricWarning).
+        classes: Restrict to, and order, these classes (by default every class
+            seen, sorted).
+        sample_weight: Optional weight per sample.
+
+    Raises:
+        ValueError: Mismatched lengths, None/NaN labels (MissingValueError),
+            invalid options (InvalidParameterError, listing the valid values).
+        TypeError: Unhashable labels, or classes that do not sort.
+
     Examples:
         >>> f1_score([1, 1, 0, 1], [1, 0, 0, 1])
         0.8
@@ -299,7 +328,24 @@ def fbeta_score(
     ``(1 + beta²)·tp / ((1 + beta²)·tp + beta²·fn + fp)`` per class; ``beta=0``
     is precision and ``beta=float("inf")`` is recall. *beta* must be from 0 to
     inf, otherwise InvalidParameterError.
-    {args}
+
+    Args:
+        predictions: Predicted classes.
+        labels: True classes, as many as *predictions*.
+        positive_class: The class ``average="binary"`` scores, one-vs-rest.
+        average: ``"binary"``, ``"micro"``, ``"macro"``, ``"weighted"``, or
+            ``None`` for a dict class -> score (see the module docstring).
+        zero_division: What 0/0 gives: ``0.0``, ``1.0``, ``float("nan")``, or
+            ``"warn"`` (0.0 and an UndefinedMetricWarning).
+        classes: Restrict to, and order, these classes (by default every class
+            seen, sorted).
+        sample_weight: Optional weight per sample.
+
+    Raises:
+        ValueError: Mismatched lengths, None/NaN labels (MissingValueError),
+            invalid options (InvalidParameterError, listing the valid values).
+        TypeError: Unhashable labels, or classes that do not sort.
+
     Examples:
         >>> fbeta_score([1, 1, 0, 1], [1, 0, 0, 1], beta=2.0)
         0.9090909090909091
@@ -311,7 +357,3 @@ def fbeta_score(
         zero_division=zero_division,
         classes=classes,
     )
-
-
-for _function in (precision, recall, f1_score, fbeta_score):
-    _function.__doc__ = (_function.__doc__ or "").format(args=_SCORE_ARGS)
