@@ -81,21 +81,19 @@ def count_pairs(
         ValueError: A non-finite weight.
     """
     if sample_weight is None:
-        label_bytes = _as_byte_labels(labels)
-        if label_bytes is not None:
-            prediction_bytes = _as_byte_labels(predictions)
-            if prediction_bytes is not None:
-                if len(prediction_bytes) != len(label_bytes):
-                    raise length_error(len(prediction_bytes), len(label_bytes))
-                packed = _byte_pair_counts(label_bytes, prediction_bytes)
-                return _restore_bools(
-                    packed, (labels, label_bytes), (predictions, prediction_bytes)
-                ), {}
+        packed = _packed_pair_counts(predictions, labels)
+        if packed is not None:
+            return packed, {}
     predicted = to_list(predictions, name="predictions")
     actual = to_list(labels, name="labels")
     if len(predicted) != len(actual):
         raise length_error(len(predicted), len(actual))
     if sample_weight is None:
+        if type(predictions) is not list or type(labels) is not list:
+            # Tuples, generators, pandas Series...: now lists, maybe packable.
+            packed = _packed_pair_counts(predicted, actual)
+            if packed is not None:
+                return packed, {}
         try:
             counts = Counter(zip(actual, predicted, strict=True))
         except TypeError:
@@ -104,6 +102,22 @@ def count_pairs(
         _check_pairs(counts, predicted, actual)
         return counts, {}
     return _weighted_counts(predicted, actual, sample_weight)
+
+
+def _packed_pair_counts(predictions: object, labels: object) -> dict[Pair, Any] | None:
+    """Pair counts via the byte fast path, or None when the inputs do not pack."""
+    label_bytes = _as_byte_labels(labels)
+    if label_bytes is None:
+        return None
+    prediction_bytes = _as_byte_labels(predictions)
+    if prediction_bytes is None:
+        return None
+    if len(prediction_bytes) != len(label_bytes):
+        raise length_error(len(prediction_bytes), len(label_bytes))
+    packed = _byte_pair_counts(label_bytes, prediction_bytes)
+    return _restore_bools(
+        packed, (labels, label_bytes), (predictions, prediction_bytes)
+    )
 
 
 def _locate_bad_labels(predicted: list[Any], actual: list[Any]) -> None:
