@@ -106,17 +106,18 @@ def count_pairs(
 
 def _packed_pair_counts(predictions: object, labels: object) -> dict[Pair, Any] | None:
     """Pair counts via the byte fast path, or None when the inputs do not pack."""
-    label_bytes = _as_byte_labels(labels)
-    if label_bytes is None:
+    packed_labels = _pack(labels)
+    if packed_labels is None:
         return None
-    prediction_bytes = _as_byte_labels(predictions)
-    if prediction_bytes is None:
+    packed_predictions = _pack(predictions)
+    if packed_predictions is None:
         return None
-    if len(prediction_bytes) != len(label_bytes):
-        raise length_error(len(prediction_bytes), len(label_bytes))
-    packed = _byte_pair_counts(label_bytes, prediction_bytes)
+    n_labels, n_predictions = len(packed_labels[0]), len(packed_predictions[0])
+    if n_predictions != n_labels:
+        raise length_error(n_predictions, n_labels)
+    counts = _byte_pair_counts(packed_labels[0], packed_predictions[0])
     return _restore_bools(
-        packed, (labels, label_bytes), (predictions, prediction_bytes)
+        counts, (labels, *packed_labels), (predictions, *packed_predictions)
     )
 
 
@@ -264,9 +265,19 @@ def merge_counts(
 
 def _as_byte_labels(data: object) -> bytes | None:
     """*data* as one byte per element when every element is an int in 0..255."""
+    packed = _pack(data)
+    return None if packed is None else packed[0]
+
+
+def _pack(data: object) -> tuple[bytes, bool | None] | None:
+    """The bytes of :func:`_as_byte_labels`, and whether the input holds bools.
+
+    The flag is None for a list (its elements tell), else whether the buffer's
+    items are bools.
+    """
     if type(data) is list:
         try:
-            return bytes(data)  # C speed; raises at the first non-int or big int
+            return bytes(data), None  # C speed; raises at a non-int or big int
         except (TypeError, ValueError):
             return None
     if isinstance(data, _NOT_LABEL_SEQUENCES):
@@ -275,7 +286,8 @@ def _as_byte_labels(data: object) -> bytes | None:
         view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
         return None
-    return _buffer_bytes(view)
+    low = _buffer_bytes(view)
+    return None if low is None else (low, view.format.endswith("?"))
 
 
 def _buffer_bytes(view: memoryview) -> bytes | None:
@@ -309,8 +321,8 @@ def _buffer_bytes(view: memoryview) -> bytes | None:
 
 def _restore_bools(
     counts: dict[Pair, Any],
-    labels: tuple[object, bytes],
-    predictions: tuple[object, bytes],
+    labels: tuple[object, bytes, bool | None],
+    predictions: tuple[object, bytes, bool | None],
 ) -> dict[Pair, Any]:
     """Give bool inputs their False/True classes back (packing made them 0/1).
 
@@ -318,18 +330,13 @@ def _restore_bools(
     the predictions), as the keys of a Counter would.
     """
     bool_of: dict[Hashable, bool] = {}
-    buffer_is_bool: dict[int, bool] = {}
     for value in (0, 1):
-        for data, packed in (labels, predictions):
+        for data, packed, bool_buffer in (labels, predictions):
             if value in packed:  # memchr
-                if type(data) is list:
-                    is_bool = type(data[data.index(value)]) is bool
+                if bool_buffer is None:  # a list: its first such element tells
+                    is_bool = type(data[data.index(value)]) is bool  # type: ignore[index, attr-defined]
                 else:
-                    key = id(data)
-                    if key not in buffer_is_bool:
-                        fmt = memoryview(data).format  # type: ignore[arg-type]
-                        buffer_is_bool[key] = fmt.endswith("?")
-                    is_bool = buffer_is_bool[key]
+                    is_bool = bool_buffer
                 if is_bool:
                     bool_of[value] = bool(value)
                 break
