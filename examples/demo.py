@@ -26,6 +26,7 @@ def main() -> None:
         names = ", ".join(module.__all__) or "(nothing yet)"
         print(f"  {module.__name__}: {names}")
     structured_logging()
+    metrics_tour()
 
 
 def structured_logging() -> None:
@@ -35,6 +36,20 @@ def structured_logging() -> None:
     with log_context(rank=0):
         log.info("starting", lr=3e-4, batch_size=64)
         log_ml_event(log, "epoch_end", epoch=1, loss=float("nan"), accuracy=0.93)
+
+
+def metrics_tour() -> None:
+    """Score a toy classifier, in one call and batch by batch."""
+    predictions = ["cat", "dog", "dog", "bird", "cat", "dog"]  # predictions first,
+    labels = ["cat", "cat", "dog", "bird", "dog", "dog"]  # then the true labels
+    print("\nmetrics:")
+    print(f"  accuracy = {metrics.accuracy(predictions, labels):.3f}")
+    print(f"  macro F1 = {metrics.f1_score(predictions, labels, average='macro'):.3f}")
+    counts = metrics.ConfusionCounts()
+    for start in range(0, len(labels), 2):  # e.g. one evaluation batch at a time
+        counts.update(predictions[start : start + 2], labels[start : start + 2])
+    print(f"  batched  = {counts!r}, same F1: {counts.f1_score(average='macro'):.3f}")
+    print(metrics.classification_report(predictions, labels))
 
 
 if __name__ == "__main__":

@@ -155,6 +155,24 @@ class TestAsLabels:
         with pytest.raises(MissingValueError, match=r"y\[1\] is (None|NaN)"):
             as_labels(["a", missing], name="y")
 
+    def test_numpy_nan_of_any_width_is_missing(self) -> None:
+        """float32 NaN (whose != answers with np.bool_) is found too."""
+        with pytest.raises(MissingValueError, match=r"labels\[2\] is NaN"):
+            as_labels([1.0, 2.0, np.float32("nan")])
+
+    def test_values_whose_comparison_raises_are_labels(self) -> None:
+        """A hashable value whose != raises is not NaN, just a label."""
+
+        class Odd:
+            def __hash__(self) -> int:
+                return 1
+
+            def __ne__(self, other: object) -> bool:
+                raise TypeError
+
+        odd = Odd()
+        assert as_labels([odd]) == [odd]
+
     def test_unhashable_label_is_a_type_error(self) -> None:
         """A list cannot be a class label: TypeError naming position and type."""
         with pytest.raises(

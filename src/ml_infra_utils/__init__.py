@@ -19,9 +19,12 @@ from . import metrics as metrics
 from . import preprocessing as preprocessing
 from ._errors import (
     InputTypeError,
+    InvalidParameterError,
+    LengthMismatchError,
     LoggingConfigError,
     MissingValueError,
     MLInfraError,
+    UndefinedMetricWarning,
 )
 from ._version import __version__ as __version__
 from .logging import (
@@ -32,18 +35,39 @@ from .logging import (
     log_context,
     log_ml_event,
 )
+from .metrics import (
+    ConfusionCounts,
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    fbeta_score,
+    precision,
+    recall,
+)
 
 __all__ = [
     "AppendFileHandler",
+    "ConfusionCounts",
     "InputTypeError",
+    "InvalidParameterError",
     "JsonFormatter",
+    "LengthMismatchError",
     "LoggingConfigError",
     "MLInfraError",
     "MissingValueError",
     "StructuredLogger",
+    "UndefinedMetricWarning",
+    "accuracy",
+    "classification_report",
     "configure_json_logging",
+    "confusion_matrix",
+    "f1_score",
+    "fbeta_score",
     "log_context",
     "log_ml_event",
+    "precision",
+    "recall",
 ]
 
 # The subpackages, in the order the docs and the command line present them.

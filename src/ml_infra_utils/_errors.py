@@ -7,12 +7,23 @@ can catch either our class or the builtin they already handle::
     MLInfraError(Exception)
     ├── InputTypeError(MLInfraError, TypeError)      wrong kind of input
     ├── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
-    └── LoggingConfigError(MLInfraError, ValueError) a logging option it cannot take
+    ├── LoggingConfigError(MLInfraError, ValueError) a logging option it cannot take
+    ├── LengthMismatchError(MLInfraError, ValueError)    inputs that must pair up don't
+    ├── InvalidParameterError(MLInfraError, ValueError)  an option outside its values
+    └── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
 """
 
 from __future__ import annotations
 
-__all__ = ["InputTypeError", "LoggingConfigError", "MLInfraError", "MissingValueError"]
+__all__ = [
+    "InputTypeError",
+    "InvalidParameterError",
+    "LengthMismatchError",
+    "LoggingConfigError",
+    "MLInfraError",
+    "MissingValueError",
+    "UndefinedMetricWarning",
+]
 
 
 class MLInfraError(Exception):
@@ -49,8 +60,29 @@ class LoggingConfigError(MLInfraError, ValueError):
     """
 
 
+class LengthMismatchError(MLInfraError, ValueError):
+    """Two inputs that must pair up element by element differ in length.
+
+    The metrics raise it as ``"Predictions and labels must have same length
+    (got 3 predictions and 2 labels)"``; the message always states both lengths.
+    """
+
+
+class InvalidParameterError(MLInfraError, ValueError):
+    """An option is outside its valid values; the message lists the valid ones."""
+
+
+class UndefinedMetricWarning(MLInfraError, UserWarning):  # noqa: N818 - a warning, named as scikit-learn's
+    """A metric divided by zero and was set to 0.0 (``zero_division="warn"``).
+
+    Only issued when the caller asks for it with ``zero_division="warn"``, as
+    scikit-learn's warning of the same name; the default ``zero_division=0.0``
+    is silent.
+    """
+
+
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``
 # rather than the private module); the root re-exports every class, so pickling
 # by that name works too.
-for _cls in (MLInfraError, InputTypeError, MissingValueError, LoggingConfigError):
-    _cls.__module__ = "ml_infra_utils"
+for _name in __all__:
+    globals()[_name].__module__ = "ml_infra_utils"

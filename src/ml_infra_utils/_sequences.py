@@ -24,7 +24,7 @@ from typing import Any
 
 from ._errors import InputTypeError, MissingValueError
 
-__all__ = ["as_labels", "as_reals", "to_list"]
+__all__ = ["as_labels", "as_reals", "check_distinct_labels", "to_list"]
 
 # Types whose elements pass as real numbers without conversion.
 _PLAIN_REALS = frozenset({float, int})
@@ -153,7 +153,10 @@ def _real(value: object, i: int, name: str) -> float | int:
 def as_labels(data: object, *, name: str = "labels") -> list[Hashable]:
     """Materialise *data* as a list of class labels, validating every element.
 
-    Labels may be any hashable value except ``None`` and NaN.
+    Labels may be any hashable value except ``None`` and NaN. The check runs
+    at C speed: the elements are hashed once into a set and only the distinct
+    values are inspected; the element-wise search that names the position runs
+    only when something is wrong.
 
     Raises:
         InputTypeError: For a bad container or an unhashable element.
@@ -169,8 +172,40 @@ def as_labels(data: object, *, name: str = "labels") -> list[Hashable]:
 not list ([1])
     """
     values = to_list(data, name=name)
-    if set(map(type, values)) <= _PLAIN_LABELS:
-        return values
+    try:
+        distinct = set(values)
+    except TypeError:
+        _raise_first_bad_label(values, name)
+        raise  # an element's __hash__ raised TypeError only on the first try
+    if check_distinct_labels(distinct):
+        _raise_first_bad_label(values, name)
+    return values
+
+
+def check_distinct_labels(distinct: Iterable[object]) -> bool:
+    """Whether some of the *distinct* label values is ``None`` or NaN.
+
+    Cheap when called on the distinct values of a large input (a set, the keys
+    of a counter): the caller then locates the position with :func:`as_labels`.
+
+    Examples:
+        >>> check_distinct_labels({1, 2}), check_distinct_labels({1, None})
+        (False, True)
+    """
+    return any(
+        value is None or (type(value) not in _PLAIN_LABELS and _is_nan_label(value))
+        for value in distinct
+    )
+
+
+def _is_nan_label(value: object) -> bool:
+    try:
+        return bool(_is_nan(value))  # numpy's NaN scalars answer with np.bool_
+    except (TypeError, ValueError):  # an exotic __ne__: such a value is no NaN
+        return False
+
+
+def _raise_first_bad_label(values: list[Any], name: str) -> None:
     for i, value in enumerate(values):
         if value is None:
             msg = f"{name}[{i}] is None; missing labels are not allowed"
@@ -180,7 +215,6 @@ not list ([1])
         except TypeError:
             msg = f"{name}[{i}] must be hashable, not {_describe(value)} ({value!r})"
             raise InputTypeError(msg) from None
-        if _is_nan(value) is True:
+        if _is_nan_label(value):
             msg = f"{name}[{i}] is NaN; missing labels are not allowed"
             raise MissingValueError(msg)
-    return values
