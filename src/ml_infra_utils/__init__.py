@@ -17,13 +17,55 @@ from . import decorators as decorators
 from . import logging as logging
 from . import metrics as metrics
 from . import preprocessing as preprocessing
-from ._errors import InputTypeError, MissingValueError, MLInfraError
+from ._errors import (
+    CorruptRunError,
+    InputTypeError,
+    InvalidArgumentError,
+    MissingValueError,
+    MLInfraError,
+    RunNotFoundError,
+    RunStateError,
+)
 from ._version import __version__ as __version__
+from .logging import (
+    MemorySink,
+    RecordBatch,
+    Run,
+    RunStoreSink,
+    Sink,
+    active_run,
+    end_run,
+    list_runs,
+    load_run,
+    log_metric,
+    log_metrics,
+    log_params,
+    log_result,
+    start_run,
+)
 
 __all__ = [
+    "CorruptRunError",
     "InputTypeError",
+    "InvalidArgumentError",
     "MLInfraError",
+    "MemorySink",
     "MissingValueError",
+    "RecordBatch",
+    "Run",
+    "RunNotFoundError",
+    "RunStateError",
+    "RunStoreSink",
+    "Sink",
+    "active_run",
+    "end_run",
+    "list_runs",
+    "load_run",
+    "log_metric",
+    "log_metrics",
+    "log_params",
+    "log_result",
+    "start_run",
 ]
 
 # The subpackages, in the order the docs and the command line present them.

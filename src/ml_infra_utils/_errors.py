@@ -6,12 +6,24 @@ can catch either our class or the builtin they already handle::
 
     MLInfraError(Exception)
     ├── InputTypeError(MLInfraError, TypeError)      wrong kind of input
-    └── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
+    ├── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
+    ├── InvalidArgumentError(MLInfraError, ValueError)  right type, value not accepted
+    ├── RunStateError(MLInfraError, RuntimeError)    a run used in the wrong state
+    ├── RunNotFoundError(MLInfraError, FileNotFoundError)  no run at that path
+    └── CorruptRunError(MLInfraError, ValueError)    a run's run.json is unreadable
 """
 
 from __future__ import annotations
 
-__all__ = ["InputTypeError", "MLInfraError", "MissingValueError"]
+__all__ = [
+    "CorruptRunError",
+    "InputTypeError",
+    "InvalidArgumentError",
+    "MLInfraError",
+    "MissingValueError",
+    "RunNotFoundError",
+    "RunStateError",
+]
 
 
 class MLInfraError(Exception):
@@ -39,8 +51,48 @@ class MissingValueError(MLInfraError, ValueError):
     """
 
 
+class InvalidArgumentError(MLInfraError, ValueError):
+    """An argument (or the environment variable standing in for it) has the right
+    type but a value the function does not accept.
+
+    Raised, e.g., for a negative step, a non-positive flush interval, or a metric
+    or experiment name that breaks the documented naming rules. The message names
+    the argument, the rule and the value that arrived.
+    """
+
+
+class RunStateError(MLInfraError, RuntimeError):
+    """An experiment run was used in a state that does not allow the operation.
+
+    Raised when logging to a run that has ended, when calling ``start_run`` while
+    another global run is active, when a global ``log_*`` function finds no
+    active run, and when a forked child process logs to its parent's run.
+    """
+
+
+class RunNotFoundError(MLInfraError, FileNotFoundError):
+    """No experiment run (a directory holding ``run.json``) exists at the path."""
+
+
+class CorruptRunError(MLInfraError, ValueError):
+    """A run's ``run.json`` cannot be read as a run record.
+
+    The store writes ``run.json`` atomically, so this means the file was edited
+    or damaged by something else. (A torn last line of ``metrics.jsonl`` after a
+    crash is *not* an error: readers skip and count it.)
+    """
+
+
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``
 # rather than the private module); the root re-exports every class, so pickling
 # by that name works too.
-for _cls in (MLInfraError, InputTypeError, MissingValueError):
+for _cls in (
+    MLInfraError,
+    InputTypeError,
+    MissingValueError,
+    InvalidArgumentError,
+    RunStateError,
+    RunNotFoundError,
+    CorruptRunError,
+):
     _cls.__module__ = "ml_infra_utils"
