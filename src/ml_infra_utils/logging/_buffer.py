@@ -44,9 +44,6 @@ class _Refusing(list[Any]):
     def __iadd__(self, _items: Any, /) -> _Refusing:  # type: ignore[misc]
         raise RunStateError(self.reason)
 
-    def append(self, _item: Any, /) -> None:
-        raise RunStateError(self.reason)
-
     def extend(self, _items: object, /) -> None:
         raise RunStateError(self.reason)
 

@@ -102,10 +102,14 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
     except FileNotFoundError:
         data = b""
     lines = data.split(b"\n")
-    if lines[-1]:
+    if lines.pop():
         skipped += 1  # a last line without its newline was cut by a crash
-    for line in lines[:-1]:
-        record = _parse_line(line)
+    try:  # one C-level parse of the whole file; line by line if a line is bad
+        parsed: list[Any] = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
+    except ValueError:
+        parsed = [_loads(line) for line in lines]
+    for item in parsed:
+        record = _check_record(item)
         if record is None:
             skipped += 1
             continue
@@ -150,14 +154,20 @@ def _read_info(run_dir: Path) -> dict[str, Any]:
     return info
 
 
-def _parse_line(line: bytes) -> tuple[str, int, float, int] | None:
+def _loads(line: bytes) -> Any:
     try:
-        record = json.loads(line)
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def _check_record(record: Any) -> tuple[str, int, float, int] | None:
+    try:
         name = record["name"]
         step = record["step"]
         value = decode_number(record["value"])
         ts = record["timestamp"]
-    except (ValueError, TypeError, KeyError):
+    except (TypeError, KeyError):
         return None
     if (
         not isinstance(name, str)

@@ -35,7 +35,6 @@ Examples:
 from __future__ import annotations
 
 import json
-import math
 import numbers
 import re
 from collections.abc import Mapping
@@ -234,8 +233,3 @@ def check_experiment(name: object, argument: str = "experiment") -> str:
         msg = f"{argument} must be encodable as UTF-8, got {_show(name)}"
         raise InvalidArgumentError(msg) from None
     return str(name)
-
-
-def is_finite(value: float) -> bool:
-    """Whether *value* is neither NaN nor infinite (ints always are)."""
-    return isinstance(value, int) or math.isfinite(value)
