@@ -290,9 +290,10 @@ def test_a_stale_counter_jump_retries_until_above_the_top() -> None:
     """The auto-step counter jump copes with a counter replaced meanwhile."""
     sink = MemorySink()
     run = Run("exp", sink=sink, flush_interval=SLOW)
-    run._top["m"] = 10
-    run._counters["m"] = itertools.count(0)  # replaced by "another thread", still low
-    assert run._jump("m", itertools.count(0)) == 11
+    slot = run._slot("m", "name")
+    slot[1] = 10  # explicit steps went up to 10
+    slot[0] = itertools.count(0)  # replaced by "another thread", still low
+    assert run._jump(slot, itertools.count(0)) == 11
     run.shutdown()
 
 

@@ -37,7 +37,6 @@ from ._settings import (
 )
 from ._validators import (
     MAX_NAME_LENGTH,
-    MAX_STEP,
     check_experiment,
     check_mapping,
     check_name,
@@ -103,14 +102,12 @@ class Run(BufferedRun):
 
     __slots__ = (
         "__weakref__",
-        "_counters",
         "_host",
         "_names",
         "_params",
         "_results",
         "_start_time",
         "_tags",
-        "_top",
         "experiment",
         "name",
     )
@@ -144,9 +141,7 @@ class Run(BufferedRun):
             self._params.update(self._clean_params(params))
         if tags is not None:
             self._tags.update(self._clean_tags(tags))
-        self._names: set[str] = set()
-        self._counters: dict[str, itertools.count[int]] = {}
-        self._top: dict[str, int] = {}
+        self._names: dict[str, list[Any]] = {}
         self._host = socket.gethostname()
         start = dt.datetime.now(dt.UTC)
         self._start_time = start.isoformat(timespec="microseconds")
@@ -174,28 +169,24 @@ class Run(BufferedRun):
             InvalidArgumentError: a bad name or a negative step.
             RunStateError: the run has ended.
         """
+        # The hot path: every check is one cheap test, the slow cases are calls.
         try:
-            known = name in self._names
-        except TypeError:
-            known = False
-        if not known:
-            name = self._new_name(name, "name")
+            slot = self._names[name]
+        except (KeyError, TypeError):  # new, or unhashable (so never valid)
+            slot = self._slot(name, "name")
         if type(value) is not float and type(value) is not int:
             value = check_value(value, "value")
         if step is None:
-            counter = self._counters.get(name)
-            if counter is None:
-                counter = self._counters.setdefault(name, itertools.count())
+            counter = slot[0]
             step = next(counter)
-            if step <= self._top.get(name, -1):
-                step = self._jump(name, counter)
+            if step <= slot[1]:
+                step = self._jump(slot, counter)
         else:
-            if type(step) is not int or not 0 <= step <= MAX_STEP:
+            if type(step) is not int or step >> 63:  # not an int in [0, 2**63)
                 step = check_step(step)
-            if step > self._top.get(name, -1):
-                self._top[name] = step
+            slot[1] = max(slot[1], step)
         buf = self._buf
-        buf += (name, value, step, _clock_ns() // 1_000_000)
+        buf += (slot[2], value, step, _clock_ns() // 1_000_000)
         if len(buf) >= self._trigger:
             self._on_full()
 
@@ -215,22 +206,21 @@ class Run(BufferedRun):
         if step is not None:
             step = check_step(step)
         items = [
-            (self._new_name(k, "mapping key"), check_value(v, f"mapping[{k!r}]"))
+            (self._slot(k, "mapping key"), check_value(v, f"mapping[{k!r}]"))
             for k, v in mapping.items()
         ]
         ts = _clock_ns() // 1_000_000
         records: list[Any] = []
-        for name, value in items:
+        for slot, value in items:
             if step is None:
-                counter = self._counters.setdefault(name, itertools.count())
+                counter = slot[0]
                 number = next(counter)
-                if number <= self._top.get(name, -1):
-                    number = self._jump(name, counter)
+                if number <= slot[1]:
+                    number = self._jump(slot, counter)
             else:
                 number = step
-                if step > self._top.get(name, -1):
-                    self._top[name] = step
-            records += (name, value, number, ts)
+                slot[1] = max(slot[1], step)
+            records += (slot[2], value, number, ts)
         self._buf.extend(records)
         if len(self._buf) >= self._trigger:
             self._on_full()
@@ -242,7 +232,7 @@ class Run(BufferedRun):
             InputTypeError, InvalidArgumentError: as for :meth:`metric`.
             RunStateError: the run has ended.
         """
-        name = self._new_name(name, "name")
+        name = check_name(name, "name")
         value = check_value(value, "value")
         self._require_open()
         self._result_buf.append((name, value, None, _clock_ns() // 1_000_000))
@@ -338,21 +328,22 @@ class Run(BufferedRun):
             self._end("failed", describe(exc))
 
     # ------------------------------------------------------------------ internals
-    def _new_name(self, name: object, argument: str) -> str:
+    def _slot(self, name: object, argument: str) -> list[Any]:
+        # Per metric name: [auto-step counter, highest explicit step, the name
+        # as a plain str]. One dict lookup validates the name and finds both.
         clean = check_name(name, argument)
-        self._names.add(clean)
-        return clean
+        return self._names.setdefault(clean, [itertools.count(), -1, clean])
 
-    def _jump(self, name: str, counter: itertools.count[int]) -> int:
-        # An explicit step overtook this name's counter: restart it above.
+    def _jump(self, slot: list[Any], counter: itertools.count[int]) -> int:
+        # An explicit step overtook this name's counter: restart it above. A
+        # thread that drew from a counter replaced meanwhile draws again.
         with _lifecycle.guarded(self._state):
             while True:
-                current = self._counters.get(name, counter)
+                current = slot[0]
                 if current is counter:
-                    current = itertools.count(self._top.get(name, -1) + 1)
-                    self._counters[name] = current
-                step = next(current)
-                if step > self._top.get(name, -1):
+                    current = slot[0] = itertools.count(slot[1] + 1)
+                step: int = next(current)
+                if step > slot[1]:
                     return step
                 counter = current
 
