@@ -51,8 +51,8 @@ class _Refusing(list[Any]):
 class BufferedRun:
     """The buffer, the writer thread and the ending of a run (a base class).
 
-    Subclasses set the attributes in :meth:`_init_buffer`'s arguments and
-    provide :meth:`_info`, the run record handed to the sink.
+    A subclass calls :meth:`_init_buffer`, then :meth:`_start`, from its
+    ``__init__``, and provides :meth:`_info`, the run record for the sink.
     """
 
     __slots__ = (
