@@ -109,7 +109,7 @@ class BufferedRun:
         self._duration: float | None = None
         self._status = "running"
         self._error: dict[str, str] | None = None
-        self._exc_at_start = getattr(sys, "last_value", None)
+        self._exc_at_start = _uncaught()
         self._pid = os.getpid()
 
     def _info(self) -> dict[str, Any]:
@@ -252,7 +252,7 @@ class BufferedRun:
 
     # ------------------------------------------------------------------ process hooks
     def _end_at_exit(self) -> None:
-        exc = getattr(sys, "last_value", None)
+        exc = _uncaught()
         if exc is not None and exc is not self._exc_at_start:
             self._end(
                 "killed" if isinstance(exc, KeyboardInterrupt) else "failed",
@@ -280,6 +280,13 @@ class BufferedRun:
         self._io = threading.RLock()
         self._state = threading.RLock()
         self._wake = threading.Event()
+
+
+def _uncaught() -> BaseException | None:
+    # The exception the interpreter last reported as uncaught (3.12+ names it
+    # sys.last_exc; sys.last_value is the older spelling, still set).
+    exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    return exc if isinstance(exc, BaseException) else None
 
 
 def describe(exc: BaseException) -> dict[str, str]:
