@@ -193,6 +193,36 @@ def test_sigterm_inside_a_write_section_waits_for_its_end() -> None:
     assert metric_count(sink) == 1
 
 
+def test_sigterm_while_waking_the_writer_waits_for_the_wake_up() -> None:
+    """A signal that lands inside Event.set() (which holds a lock) is deferred.
+
+    Handling it right there would take the same lock again from the same
+    thread: the deadlock this test guards against.
+    """
+    calls: list[str] = []
+    signal.signal(signal.SIGTERM, lambda _s, _f: calls.append("handler"))
+    sink = MemorySink()
+    run = Run("exp", sink=sink, flush_interval=SLOW, max_buffer=80, handle_sigterm=True)
+    real_wake = run._wake
+
+    class SignallingEvent:
+        def set(self) -> None:
+            signal.raise_signal(signal.SIGTERM)
+            calls.append("set")
+            real_wake.set()
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real_wake, name)
+
+    run._wake = SignallingEvent()  # type: ignore[assignment]
+    for i in range(10):  # the 10th record wakes the writer (an eighth of 80)
+        run.metric("loss", float(i))
+    assert calls == ["set", "handler"]
+    run._wake = real_wake
+    run.shutdown()
+    assert metric_count(sink) == 10
+
+
 def test_sigterm_with_the_default_action_ends_runs_killed_and_redelivers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -55,9 +55,19 @@ def start(code: str, root: Path, **env: str) -> subprocess.Popen[str]:
     )
 
 
+def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[str, str]:
+    """Wait for *proc*; a process that hangs is killed and the test fails."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the script hung and was killed; stdout={out!r} stderr={err!r}")
+
+
 def run_to_end(code: str, root: Path, **env: str) -> tuple[int, str, str]:
     proc = start(code, root, **env)
-    out, err = proc.communicate(timeout=120)
+    out, err = finish(proc)
     return proc.returncode, out, err
 
 
@@ -151,7 +161,7 @@ def test_sigterm_loses_nothing_and_marks_killed(tmp_path: Path) -> None:
     )
     wait_for_line(proc, "ready")
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=60)
+    finish(proc)
     assert proc.returncode == -signal.SIGTERM  # the process still dies of SIGTERM
     data = only_run(tmp_path)
     assert data["status"] == "killed"
@@ -177,7 +187,7 @@ def test_sigterm_while_logging_flat_out_writes_whole_batches(tmp_path: Path) -> 
     wait_for_line(proc, "ready")
     time.sleep(0.2)  # let it log and write a few batches
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=60)
+    finish(proc)
     assert proc.returncode == -signal.SIGTERM
     data = only_run(tmp_path)
     assert data["status"] == "killed"
@@ -209,7 +219,7 @@ def test_sigterm_with_a_python_handler_flushes_and_defers_to_it(tmp_path: Path) 
     )
     wait_for_line(proc, "ready")
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    out, err = finish(proc)
     assert proc.returncode == 0, err
     assert out.split() == ["done", str(N), "finished"]
     assert len(only_run(tmp_path)["metrics"]["loss"]["steps"]) == N + 1
@@ -245,7 +255,7 @@ def test_kill_9_loses_at_most_the_last_interval_and_leaves_readable_files(
     wait_for_line(proc, "idle")
     wait_for_line(proc, "busy")
     proc.kill()
-    proc.communicate(timeout=60)
+    finish(proc)
     assert proc.returncode == -signal.SIGKILL
     data = only_run(tmp_path)
     assert data["status"] == "running"  # nobody could mark it otherwise

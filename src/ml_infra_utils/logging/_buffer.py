@@ -116,6 +116,10 @@ class BufferedRun:
         raise NotImplementedError  # pragma: no cover - every subclass has one
 
     def _start(self, *, sigterm: bool) -> None:
+        with _lifecycle.critical():  # a SIGTERM now waits until the run is started
+            self._start_now(sigterm=sigterm)
+
+    def _start_now(self, *, sigterm: bool) -> None:
         if sigterm:
             _lifecycle.acquire_sigterm()
             self._sigterm = True
@@ -154,12 +158,15 @@ class BufferedRun:
             raise RunStateError(buf.reason)
 
     def _on_full(self) -> None:
-        if len(self._records) + 4 * len(self._result_buf) >= self._max_buffer:
-            with _lifecycle.guarded(self._io):  # backpressure: write it here
-                self._drain()
-        else:
-            self._trigger = self._max_buffer
-            self._wake.set()
+        # Critical: Event.set holds a lock that a SIGTERM handler ending the
+        # run would take again in this same thread.
+        with _lifecycle.critical():
+            if len(self._records) + 4 * len(self._result_buf) >= self._max_buffer:
+                with self._io:  # backpressure: the logging thread writes
+                    self._drain()
+            else:
+                self._trigger = self._max_buffer
+                self._wake.set()
 
     def _drain(self) -> None:
         # Called with self._io held. Lock-free against loggers: they only append

@@ -13,9 +13,12 @@ import), keep their records safe:
   parent's records) is dropped, nothing is written at the child's exit, and
   logging to it raises. The child may start runs of its own.
 
-A signal arriving while the main thread is inside one of a run's write
-sections (a flush, a write under backpressure, an update of params) is held
-back until that section ends, so a batch is never cut in half.
+The handler runs in the main thread between two bytecodes of whatever it was
+doing. If that was a run's own code holding a lock (a flush, a write under
+backpressure, waking the writer, an update of params, starting or ending a
+run), handling the signal there would take the same lock again and deadlock,
+or cut a batch in half; so those sections are marked :func:`critical` and a
+signal arriving inside one is handled as soon as it ends.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ class Managed(Protocol):
     def _detach_after_fork(self) -> None: ...
 
 
-_lock = threading.Lock()
+# Reentrant: the SIGTERM handler runs in the main thread, maybe inside one of
+# these functions.
+_lock = threading.RLock()
 _open: dict[int, Managed] = {}
 _hooks_installed = False
 _fork_callbacks: list[Callable[[], None]] = []
@@ -125,7 +130,7 @@ def _at_exit() -> None:
 
 def _after_fork_in_child() -> None:
     global _lock, _sigterm_users, _pending_signal  # noqa: PLW0603
-    _lock = threading.Lock()
+    _lock = threading.RLock()
     runs = list(_open.values())
     _open.clear()
     for run in runs:
