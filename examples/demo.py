@@ -7,6 +7,7 @@ main job once every subpackage has landed.
 from __future__ import annotations
 
 import sys
+import tempfile
 
 import ml_infra_utils
 from ml_infra_utils import (
@@ -27,6 +28,7 @@ def main() -> None:
         print(f"  {module.__name__}: {names}")
     structured_logging()
     metrics_tour()
+    experiment_run()
 
 
 def structured_logging() -> None:
@@ -50,6 +52,23 @@ def metrics_tour() -> None:
         counts.update(predictions[start : start + 2], labels[start : start + 2])
     print(f"  batched  = {counts!r}, same F1: {counts.f1_score(average='macro'):.3f}")
     print(metrics.classification_report(predictions, labels))
+    experiment_run()
+
+
+def experiment_run() -> None:
+    """An experiment run: metrics and a result, stored under a temporary runs/."""
+    runs_dir = tempfile.mkdtemp(prefix="ml-infra-utils-demo-")
+    with ml_infra_utils.Run("demo", runs_dir=runs_dir, params={"lr": 0.1}) as run:
+        for step in range(100):
+            run.metric("loss", 1.0 / (step + 1))
+        run.result("accuracy", 0.97)
+    data = ml_infra_utils.load_run(run.path or runs_dir)
+    loss = data["metrics"]["loss"]["values"]
+    print(
+        f"run {data['experiment']}/{data['id']}: {data['status']}, "
+        f"{len(loss)} loss values (last {loss[-1]:.4f}), results {data['results']}"
+    )
+    print(f"  stored in {run.path}")
 
 
 if __name__ == "__main__":

@@ -7,21 +7,27 @@ can catch either our class or the builtin they already handle::
     MLInfraError(Exception)
     ├── InputTypeError(MLInfraError, TypeError)      wrong kind of input
     ├── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
-    ├── LoggingConfigError(MLInfraError, ValueError) a logging option it cannot take
+    ├── InvalidParameterError(MLInfraError, ValueError)  right type, value not accepted
     ├── LengthMismatchError(MLInfraError, ValueError)    inputs that must pair up don't
-    ├── InvalidParameterError(MLInfraError, ValueError)  an option outside its values
+    ├── LoggingConfigError(MLInfraError, ValueError) a logging option it cannot take
+    ├── RunStateError(MLInfraError, RuntimeError)    a run used in the wrong state
+    ├── RunNotFoundError(MLInfraError, FileNotFoundError)  no run at that path
+    ├── CorruptRunError(MLInfraError, ValueError)    a run's run.json is unreadable
     └── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CorruptRunError",
     "InputTypeError",
     "InvalidParameterError",
     "LengthMismatchError",
     "LoggingConfigError",
     "MLInfraError",
     "MissingValueError",
+    "RunNotFoundError",
+    "RunStateError",
     "UndefinedMetricWarning",
 ]
 
@@ -69,7 +75,13 @@ class LengthMismatchError(MLInfraError, ValueError):
 
 
 class InvalidParameterError(MLInfraError, ValueError):
-    """An option is outside its valid values; the message lists the valid ones."""
+    """An argument or option has the right type but a value that is not accepted.
+
+    Raised, e.g., for an unknown ``average``, a negative step, a non-positive
+    flush interval, or a metric name that breaks the documented naming rules. The
+    message names the argument, lists (or states the rule for) the valid values,
+    and shows the value that arrived.
+    """
 
 
 class UndefinedMetricWarning(MLInfraError, UserWarning):  # noqa: N818 - a warning, named as scikit-learn's
@@ -78,6 +90,28 @@ class UndefinedMetricWarning(MLInfraError, UserWarning):  # noqa: N818 - a warni
     Only issued when the caller asks for it with ``zero_division="warn"``, as
     scikit-learn's warning of the same name; the default ``zero_division=0.0``
     is silent.
+    """
+
+
+class RunStateError(MLInfraError, RuntimeError):
+    """An experiment run was used in a state that does not allow the operation.
+
+    Raised when logging to a run that has ended, when calling ``start_run`` while
+    another global run is active, when a global ``log_*`` function finds no
+    active run, and when a forked child process logs to its parent's run.
+    """
+
+
+class RunNotFoundError(MLInfraError, FileNotFoundError):
+    """No experiment run (a directory holding ``run.json``) exists at the path."""
+
+
+class CorruptRunError(MLInfraError, ValueError):
+    """A run's ``run.json`` cannot be read as a run record.
+
+    The store writes ``run.json`` atomically, so this means the file was edited
+    or damaged by something else. (A torn last line of ``metrics.jsonl`` after a
+    crash is *not* an error: readers skip and count it.)
     """
 
 

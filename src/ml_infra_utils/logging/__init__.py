@@ -5,6 +5,19 @@ always uses absolute imports, so ``import logging`` means the stdlib."""
 
 from __future__ import annotations
 
+from ml_infra_utils.logging.runs import (
+    Run,
+    active_run,
+    end_run,
+    list_runs,
+    load_run,
+    log_metric,
+    log_metrics,
+    log_params,
+    log_result,
+    start_run,
+)
+from ml_infra_utils.logging.sinks import MemorySink, RecordBatch, RunStoreSink, Sink
 from ml_infra_utils.logging.structured import (
     AppendFileHandler,
     JsonFormatter,
@@ -17,8 +30,22 @@ from ml_infra_utils.logging.structured import (
 __all__ = [
     "AppendFileHandler",
     "JsonFormatter",
+    "MemorySink",
+    "RecordBatch",
+    "Run",
+    "RunStoreSink",
+    "Sink",
     "StructuredLogger",
+    "active_run",
     "configure_json_logging",
+    "end_run",
+    "list_runs",
+    "load_run",
     "log_context",
+    "log_metric",
+    "log_metrics",
     "log_ml_event",
+    "log_params",
+    "log_result",
+    "start_run",
 ]

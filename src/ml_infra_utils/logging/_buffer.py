@@ -1,0 +1,308 @@
+"""The buffering machinery under a :class:`~ml_infra_utils.Run`.
+
+Loggers append to a plain list, without a lock: metrics flat, four items per
+record (``name, value, step, timestamp``), so logging is one C-level ``+=``;
+results go to a second list. A writer thread takes a prefix of both lists every
+``flush_interval`` seconds, or when the buffer passes a size, and hands it to
+the sink; when the buffer is full the logging thread writes it itself
+(backpressure), so memory is bounded and nothing is dropped. Taking a prefix
+(``records[:n]`` then ``del records[:n]``) is safe against concurrent appends
+because each is one atomic list operation and appends only add at the end. A
+batch the sink refuses is put back in front and retried, unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from ml_infra_utils._errors import RunStateError
+
+from . import _lifecycle
+from .sinks import Record, RecordBatch, Sink
+
+__all__ = ["BufferedRun", "describe"]
+
+_log = logging.getLogger("ml_infra_utils.logging.runs")
+
+
+class _Refusing(list[Any]):
+    """Stands in for a run's buffer once logging is no longer allowed."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def __iadd__(self, _items: Any, /) -> _Refusing:  # type: ignore[misc]
+        raise RunStateError(self.reason)
+
+    def extend(self, _items: object, /) -> None:
+        raise RunStateError(self.reason)
+
+
+class BufferedRun:
+    """The buffer, the writer thread and the ending of a run (a base class).
+
+    A subclass calls :meth:`_init_buffer`, then :meth:`_start`, from its
+    ``__init__``, and provides :meth:`_info`, the run record for the sink.
+    """
+
+    __slots__ = (
+        "_buf",
+        "_dirty",
+        "_duration",
+        "_error",
+        "_exc_at_start",
+        "_flush_interval",
+        "_io",
+        "_max_buffer",
+        "_pid",
+        "_records",
+        "_result_buf",
+        "_seq",
+        "_sigterm",
+        "_sink",
+        "_start_perf",
+        "_state",
+        "_status",
+        "_stop",
+        "_thread",
+        "_trigger",
+        "_wake",
+        "_wake_size",
+        "end_time",
+        "id",
+    )
+
+    def _init_buffer(
+        self, run_id: str, sink: Sink, *, flush_interval: float, max_buffer: int
+    ) -> None:
+        self.id: str = run_id
+        self._sink = sink
+        self._flush_interval = flush_interval
+        # Both in buffer items (4 per record): write synchronously when the
+        # buffer is full, wake the writer at an eighth (at most 10,000 records).
+        self._max_buffer = 4 * max_buffer
+        self._wake_size = 4 * max(1, min(10_000, max_buffer // 8))
+        self._records: list[Any] = []
+        self._buf: list[Any] = self._records
+        self._result_buf: list[Record] = []
+        self._trigger = self._wake_size
+        self._seq = 0
+        self._dirty = False
+        self._state = threading.RLock()
+        self._io = threading.RLock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._sigterm = False
+        self._start_perf = time.perf_counter()
+        self.end_time: str | None = None
+        self._duration: float | None = None
+        self._status = "running"
+        self._error: dict[str, str] | None = None
+        self._exc_at_start = _uncaught()
+        self._pid = os.getpid()
+
+    def _info(self) -> dict[str, Any]:
+        raise NotImplementedError  # pragma: no cover - every subclass has one
+
+    def _start(self, *, sigterm: bool) -> None:
+        with _lifecycle.critical():  # a SIGTERM now waits until the run is started
+            self._start_now(sigterm=sigterm)
+
+    def _start_now(self, *, sigterm: bool) -> None:
+        if sigterm:
+            _lifecycle.acquire_sigterm()
+            self._sigterm = True
+        try:
+            self._sink.open(self._info())
+        except BaseException:
+            if self._sigterm:
+                _lifecycle.release_sigterm()
+            raise
+        _lifecycle.register(self)
+        self._thread = threading.Thread(
+            target=self._writer, name=f"ml_infra_utils-run-{self.id}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the run has ended (or belongs to the parent of a fork)."""
+        return self._buf is not self._records
+
+    def flush(self) -> None:
+        """Return when everything logged so far has been handed to the sink.
+
+        Raises:
+            OSError (or the sink's error): the sink failed; the records stay
+                buffered and are retried.
+        """
+        if os.getpid() != self._pid:
+            return
+        with _lifecycle.guarded(self._io):
+            self._drain()
+
+    def _require_open(self) -> None:
+        buf = self._buf
+        if isinstance(buf, _Refusing):
+            raise RunStateError(buf.reason)
+
+    def _on_full(self) -> None:
+        # Critical: Event.set holds a lock that a SIGTERM handler ending the
+        # run would take again in this same thread.
+        with _lifecycle.critical():
+            if len(self._records) + 4 * len(self._result_buf) >= self._max_buffer:
+                with self._io:  # backpressure: the logging thread writes
+                    self._drain()
+            else:
+                self._trigger = self._max_buffer
+                self._wake.set()
+
+    def _drain(self) -> None:
+        # Called with self._io held. Lock-free against loggers: they only append
+        # at the end, and we take and delete a prefix (each one atomic op).
+        records, results = self._records, self._result_buf
+        count, n_results = len(records), len(results)
+        if count or n_results:
+            batch = records[:count]
+            del records[:count]
+            done = results[:n_results]
+            del results[:n_results]
+            try:
+                self._sink.write(RecordBatch(self.id, self._seq, batch, done))
+            except BaseException:
+                records[0:0] = batch  # keep them, in order, for the next try
+                results[0:0] = done
+                raise
+            self._seq += count // 4 + n_results
+        self._trigger = self._wake_size
+        if self._dirty:
+            self._dirty = False
+            try:
+                self._sink.update(self._info())
+            except BaseException:
+                self._dirty = True
+                raise
+
+    def _writer(self) -> None:
+        failures = 0
+        while True:
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            if self._stop:
+                return
+            try:
+                with self._io:
+                    self._drain()
+                failures = 0
+            except Exception:
+                failures += 1
+                if failures == 1:
+                    _log.exception(
+                        "run %s: writing to %r failed; records stay buffered and are "
+                        "retried every %.3g s",
+                        self.id,
+                        self._sink,
+                        self._flush_interval,
+                    )
+
+    def _end(self, status: str, error: dict[str, str] | None) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child never ends its parent's run
+        with _lifecycle.critical():  # a SIGTERM now waits until the run has ended
+            self._end_now(status, error)
+
+    def _end_now(self, status: str, error: dict[str, str] | None) -> None:
+        with self._state:
+            if self.closed:
+                return
+            self._buf = _Refusing(
+                f"run {self.id} has ended ({status}); start a new Run"
+            )
+        self._stop = True
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self._io:
+            try:
+                self._drain()
+                time.sleep(0)  # let a logger that raced with us append its record
+                self._drain()
+            finally:
+                with self._state:
+                    self._status = status
+                    self._error = error
+                    self.end_time = dt.datetime.now(dt.UTC).isoformat(
+                        timespec="microseconds"
+                    )
+                    self._duration = round(time.perf_counter() - self._start_perf, 6)
+                    self._dirty = True
+                try:
+                    self._drain()
+                finally:
+                    self._sink.close()
+                    _lifecycle.unregister(self)
+                    if self._sigterm:
+                        self._sigterm = False
+                        _lifecycle.release_sigterm()
+
+    # ------------------------------------------------------------------ process hooks
+    def _end_at_exit(self) -> None:
+        exc = _uncaught()
+        if exc is not None and exc is not self._exc_at_start:
+            self._end(
+                "killed" if isinstance(exc, KeyboardInterrupt) else "failed",
+                describe(exc),
+            )
+        else:
+            self._end("finished", None)
+
+    def _flush_for_signal(self) -> None:
+        self.flush()
+
+    def _end_for_signal(self, signum: int) -> None:
+        name = _signal_name(signum)
+        self._end("killed", {"type": name, "message": f"terminated by {name}"})
+
+    def _detach_after_fork(self) -> None:
+        reason = (
+            f"run {self.id} belongs to process {self._pid}; a forked child cannot "
+            "log to it (start a new Run in the child)"
+        )
+        self._buf = _Refusing(reason)
+        self._records = []
+        self._result_buf = []
+        self._thread = None
+        self._io = threading.RLock()
+        self._state = threading.RLock()
+        self._wake = threading.Event()
+
+
+def _uncaught() -> BaseException | None:
+    # The exception the interpreter last reported as uncaught (3.12+ names it
+    # sys.last_exc; sys.last_value is the older spelling, still set).
+    exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    return exc if isinstance(exc, BaseException) else None
+
+
+def describe(exc: BaseException) -> dict[str, str]:
+    """The ``error`` field of a run record for *exc*."""
+    return {"type": type(exc).__qualname__, "message": str(exc)}
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:  # pragma: no cover - every signal we handle has a name
+        return f"signal {signum}"

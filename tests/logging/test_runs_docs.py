@@ -1,0 +1,41 @@
+"""The examples of docs/runs.md run and print what the page says."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from ml_infra_utils import end_run
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "runs.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+RUNNABLE = [b for b in BLOCKS if "import" in b]  # the result sketch is not a program
+
+
+def test_the_page_has_examples() -> None:
+    """The guide shows runnable code (so the parametrized test below is not empty)."""
+    assert len(RUNNABLE) >= 4
+
+
+@pytest.mark.parametrize(
+    "code", RUNNABLE, ids=[f"example-{i}" for i, _ in enumerate(RUNNABLE)]
+)
+def test_example_runs(
+    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each example runs; a `# output` comment under a print matches what it prints."""
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, str(DOC), "exec"), {"__name__": "__doc_example__"})  # noqa: S102
+    finally:
+        end_run()
+    expected = [line[2:] for line in code.splitlines() if line.startswith("# ")]
+    printed = out.getvalue().splitlines()
+    for line in expected:
+        assert line in printed
