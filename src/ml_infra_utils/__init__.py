@@ -17,13 +17,45 @@ from . import decorators as decorators
 from . import logging as logging
 from . import metrics as metrics
 from . import preprocessing as preprocessing
-from ._errors import InputTypeError, MissingValueError, MLInfraError
+from ._errors import (
+    InputTypeError,
+    InvalidParameterError,
+    MissingValueError,
+    MLInfraError,
+    RetryError,
+)
 from ._version import __version__ as __version__
+from .decorators import (
+    RetryAttempt,
+    Timer,
+    TimerStats,
+    reset_timer_stats,
+    retry,
+    retry_on_condition,
+    retry_testing,
+    set_retry_testing,
+    timer,
+    timer_stats,
+    timer_with_units,
+)
 
 __all__ = [
     "InputTypeError",
+    "InvalidParameterError",
     "MLInfraError",
     "MissingValueError",
+    "RetryAttempt",
+    "RetryError",
+    "Timer",
+    "TimerStats",
+    "reset_timer_stats",
+    "retry",
+    "retry_on_condition",
+    "retry_testing",
+    "set_retry_testing",
+    "timer",
+    "timer_stats",
+    "timer_with_units",
 ]
 
 # The subpackages, in the order the docs and the command line present them.

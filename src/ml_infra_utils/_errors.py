@@ -6,12 +6,20 @@ can catch either our class or the builtin they already handle::
 
     MLInfraError(Exception)
     ├── InputTypeError(MLInfraError, TypeError)      wrong kind of input
-    └── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
+    ├── MissingValueError(MLInfraError, ValueError)  None or NaN where a value is needed
+    ├── InvalidParameterError(MLInfraError, ValueError)  an option outside its range
+    └── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
 """
 
 from __future__ import annotations
 
-__all__ = ["InputTypeError", "MLInfraError", "MissingValueError"]
+__all__ = [
+    "InputTypeError",
+    "InvalidParameterError",
+    "MLInfraError",
+    "MissingValueError",
+    "RetryError",
+]
 
 
 class MLInfraError(Exception):
@@ -39,8 +47,44 @@ class MissingValueError(MLInfraError, ValueError):
     """
 
 
+class InvalidParameterError(MLInfraError, ValueError):
+    """An option has a value outside the range the function accepts.
+
+    Raised when a function or decorator is configured, e.g. ``retry(max_attempts=0)``
+    or ``timer_with_units("minutes")``. The message names the option, what it
+    accepts and the value that arrived.
+    """
+
+
+class RetryError(MLInfraError, RuntimeError):
+    """:func:`~ml_infra_utils.retry_on_condition` gave up: the condition still held.
+
+    Attributes:
+        last_result: what the function returned on the last attempt.
+        attempts: how many attempts were made.
+
+    Examples:
+        >>> err = RetryError("gave up", last_result="pending", attempts=3)
+        >>> err.last_result, err.attempts
+        ('pending', 3)
+    """
+
+    def __init__(
+        self, message: str, *, last_result: object = None, attempts: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.last_result = last_result
+        self.attempts = attempts
+
+
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``
 # rather than the private module); the root re-exports every class, so pickling
 # by that name works too.
-for _cls in (MLInfraError, InputTypeError, MissingValueError):
+for _cls in (
+    MLInfraError,
+    InputTypeError,
+    MissingValueError,
+    InvalidParameterError,
+    RetryError,
+):
     _cls.__module__ = "ml_infra_utils"
