@@ -3,8 +3,9 @@
 Every figure is the *overhead* a decorator adds to a call, i.e. its time minus
 the time of the same work undecorated, measured in one process and one run;
 ratios are *their overhead / ours* (``10x``: we add a tenth of what they add).
-Cases are measured in several interleaved rounds and each keeps its best
-batch, so slow moments of a shared machine hit all cases alike.
+Cases are measured in several interleaved rounds; a ratio is the median of the
+per-round ratios (both sides measured moments apart, so a slow moment of a
+shared machine hits both), a time the best round.
 
 Run: ``.venv/bin/python benchmarks/decorators.py`` (``BENCH_QUICK=1`` for a
 quick, rougher pass). Needs the ``bench`` extra: ``pip install -e '.[bench]'``.
@@ -14,21 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import backoff  # noqa: E402 - after the path set-up above
-import codetiming  # noqa: E402
-import stamina  # noqa: E402
-import tenacity  # noqa: E402
-from _harness import QUICK, fmt_time, machine, per_call, table, write_section  # noqa: E402
+import backoff
+import codetiming
+import stamina
+import tenacity
+from _harness import QUICK, fmt_time, machine, per_call, table, write_section
 
-import ml_infra_utils as mliu  # noqa: E402
+import ml_infra_utils as mliu
 
-ROUNDS = 2 if QUICK else 4
+ROUNDS = 3 if QUICK else 9
 
 # Peers log through the stdlib; silence them the way an application that does
 # not want their records would (a handler-less root at WARNING would print).
@@ -36,13 +39,29 @@ logging.getLogger().addHandler(logging.NullHandler())
 stamina.instrumentation.set_on_retry_hooks([])
 
 
-def best(cases: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Seconds per call of each case: the best over interleaved rounds."""
-    result = dict.fromkeys(cases, float("inf"))
-    for _ in range(ROUNDS):
-        for name, func in cases.items():
-            result[name] = min(result[name], per_call(func))
-    return result
+class Rounds:
+    """Seconds per call of each case, per round of interleaved measurements."""
+
+    def __init__(self, cases: dict[str, Callable[[], object]], scale: int = 1) -> None:
+        self.times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(ROUNDS):
+            for name, func in cases.items():
+                self.times[name].append(per_call(func) / scale)
+
+    def overhead(self, case: str, base: str) -> float:
+        """Best time of *case* minus best time of *base*."""
+        return min(self.times[case]) - min(self.times[base])
+
+    def ratio(self, ours: str, theirs: str, base: str) -> float:
+        """Median over rounds of (theirs - base) / (ours - base)."""
+        per_round = [
+            (t - b) / (o - b)
+            for o, t, b in zip(
+                self.times[ours], self.times[theirs], self.times[base], strict=True
+            )
+            if o > b
+        ]
+        return statistics.median(per_round) if per_round else math.inf
 
 
 # ---------------------------------------------------------------- success path
@@ -116,7 +135,7 @@ def retry_cases() -> dict[str, Callable[[], object]]:
         "baseline": baseline,
         "ours": mliu.retry(max_attempts=3, delay=0.0, report=None)(flaky_function()),
         "ours, printing to a sink": mliu.retry(
-            max_attempts=3, delay=0.0, report=lambda line: None
+            max_attempts=3, delay=0.0, report=lambda _line: None
         )(flaky_function()),
         "tenacity": tenacity.retry(
             stop=tenacity.stop_after_attempt(3), wait=tenacity.wait_none()
@@ -130,7 +149,11 @@ def retry_cases() -> dict[str, Callable[[], object]]:
             on=ValueError, attempts=3, wait_initial=0, wait_jitter=0, wait_max=0
         )(flaky_function()),
         "backoff": backoff.on_exception(
-            backoff.constant, ValueError, max_tries=3, interval=0, jitter=None,
+            backoff.constant,
+            ValueError,
+            max_tries=3,
+            interval=0,
+            jitter=None,
             logger=None,
         )(flaky_function()),
     }
@@ -171,139 +194,101 @@ def timer_cases() -> dict[str, Callable[[], object]]:
 
 
 # ---------------------------------------------------------------- report
-def ratio(ours: float, theirs: float) -> str:
-    return "∞" if ours <= 0 else f"{theirs / ours:.0f}x"
+def fmt_x(r: float) -> str:
+    """A ratio, with two digits when it is near a target."""
+    return "∞" if math.isinf(r) else (f"{r:.2f}x" if r < 10 else f"{r:.0f}x")
+
+
+def row(
+    case: str,
+    peer: str,
+    rounds: Rounds,
+    names: tuple[str, str, str],
+    target: float | None = None,
+) -> list[str]:
+    """One table row for *peer* against ours; names = (ours, theirs, base)."""
+    ours, theirs, base = names
+    r = rounds.ratio(ours, theirs, base)
+    verdict = "-"
+    if target is not None:
+        verdict = f">= {target:g}x: " + ("met" if r >= target else "NOT met")
+    return [
+        case,
+        peer,
+        fmt_time(rounds.overhead(ours, base)),
+        fmt_time(rounds.overhead(theirs, base)),
+        fmt_x(r),
+        verdict,
+    ]
 
 
 def main() -> None:
     rows: list[list[str]] = []
-    summary: list[tuple[str, str, str]] = []
 
-    s = best(success_cases())
-    base = s["bare"]
-    ours = s["ours"] - base
+    s = Rounds(success_cases())
     for peer, target in (("tenacity", 100), ("stamina", 100), ("backoff", 20)):
-        theirs = s[peer] - base
-        r = theirs / ours
         rows.append(
-            [
-                "success path (sync)",
-                peer,
-                fmt_time(ours),
-                fmt_time(theirs),
-                ratio(ours, theirs),
-                f">= {target}x",
-                "met" if r >= target else "NOT met",
-            ]
-        )
-        summary.append((f"success/{peer}", f"{r:.0f}x", f">= {target}x"))
-
-    a = best(async_success_cases())
-    abase = a["bare"] / 1000
-    aours = a["ours"] / 1000 - abase
-    for peer in ("tenacity", "stamina", "backoff"):
-        theirs = a[peer] / 1000 - abase
-        rows.append(
-            [
-                "success path (async)",
-                peer,
-                fmt_time(aours),
-                fmt_time(theirs),
-                ratio(aours, theirs),
-                "-",
-                "-",
-            ]
+            row("`@retry` success path", peer, s, ("ours", peer, "bare"), target)
         )
 
-    f = best(retry_cases())
-    fbase = f["baseline"]
-    fours = f["ours"] - fbase
+    a = Rounds(async_success_cases(), scale=1000)
+    rows.extend(
+        row("`@retry` success path, async", peer, a, ("ours", peer, "bare"))
+        for peer in ("tenacity", "stamina", "backoff")
+    )
+
+    f = Rounds(retry_cases())
     for peer in ("tenacity", "tenacity, sleep=no-op", "stamina", "backoff"):
-        theirs = f[peer] - fbase
-        r = theirs / fours
         target = 50 if peer == "tenacity" else None
         rows.append(
-            [
-                "1 failure + 0 s retry",
-                peer,
-                fmt_time(fours),
-                fmt_time(theirs),
-                ratio(fours, theirs),
-                f">= {target}x" if target else "-",
-                ("met" if r >= target else "NOT met") if target else "-",
-            ]
+            row("1 failure + 0 s retry", peer, f, ("ours", peer, "baseline"), target)
         )
-        summary.append((f"retry/{peer}", f"{r:.0f}x", f">= {target}x" if target else "-"))
-    printing = f["ours, printing to a sink"] - fbase
+    printing = f.overhead("ours, printing to a sink", "ours")
 
-    t = best(timer_cases())
-    tbase = t["bare"]
-    tours = t["ours"] - tbase
-    for peer in ("codetiming", "codetiming, named"):
-        theirs = t[peer] - tbase
-        r = theirs / tours
-        rows.append(
-            [
-                "timer, output off, stats on",
-                peer,
-                fmt_time(tours),
-                fmt_time(theirs),
-                ratio(tours, theirs),
-                ">= 2x" if peer == "codetiming" else "-",
-                ("met" if r >= 2 else "NOT met") if peer == "codetiming" else "-",
-            ]
-        )
-        summary.append((f"timer/{peer}", f"{r:.1f}x", ">= 2x"))
-    line_ours = t["ours, line to a callable"] - tbase
-    line_theirs = t["codetiming, line to a callable"] - tbase
+    t = Rounds(timer_cases())
+    case = "timer, output off, stats on"
+    rows.append(row(case, "codetiming", t, ("ours", "codetiming", "bare"), 2))
     rows.append(
-        [
+        row(case, "codetiming, named", t, ("ours", "codetiming, named", "bare"))
+    )
+    rows.append(
+        row(
             "timer, line to a callable",
             "codetiming",
-            fmt_time(line_ours),
-            fmt_time(line_theirs),
-            ratio(line_ours, line_theirs),
-            "-",
-            "-",
-        ]
+            t,
+            ("ours, line to a callable", "codetiming, line to a callable", "bare"),
+        )
     )
-    blk_ours = t["ours block"] - t["bare block"]
-    blk_theirs = t["codetiming block"] - t["bare block"]
     rows.append(
-        [
+        row(
             "`with Timer(name)`, output off",
             "codetiming",
-            fmt_time(blk_ours),
-            fmt_time(blk_theirs),
-            ratio(blk_ours, blk_theirs),
-            "-",
-            "-",
-        ]
+            t,
+            ("ours block", "codetiming block", "bare block"),
+        )
     )
+    base = min(s.times["bare"])
+    fbase = min(f.times["baseline"])
 
-    header = [
-        "case",
-        "peer",
-        "our overhead",
-        "peer overhead",
-        "ratio",
-        "target",
-        "",
-    ]
+    header = ["case", "peer", "our overhead", "peer overhead", "ratio", "target"]
     markdown = "\n".join(
         [
             "## decorators: retry and timer overhead",
             "",
             machine(),
             "",
-            "Overhead = decorated call minus the same work undecorated (bare call "
-            f"{fmt_time(base)}; for the failure case, `try: f() except: f()` "
-            f"{fmt_time(fbase)}). Ratio = peer overhead / our overhead. Peers run "
-            "as shipped with their logging silenced: tenacity and stamina call "
-            "`time.sleep(0)` for a zero wait, backoff too; `tenacity, sleep=no-op` "
-            "isolates tenacity's own logic. Async rows: awaits inside one running "
-            "loop. Our retry reporting a line to a callable (formatting included) "
-            f"adds {fmt_time(printing)} per failure-and-retry.",
+            (
+                "Overhead = decorated call minus the same work undecorated (bare "
+                f"call {fmt_time(base)}; for the failure case, `try: f() except: "
+                f"f()` {fmt_time(fbase)}), best of {ROUNDS} interleaved rounds. "
+                "Ratio = peer overhead / our overhead, the median of the "
+                "per-round ratios. "
+                "Peers run as shipped with their logging silenced: tenacity, "
+                "stamina and backoff call `time.sleep(0)` for a zero wait; "
+                "`tenacity, sleep=no-op` isolates tenacity's own logic. Async "
+                "rows: awaits inside one running loop. Our retry reporting its "
+                f"line to a callable adds {fmt_time(printing)} per retry."
+            ),
             "",
             table(header, rows),
         ]

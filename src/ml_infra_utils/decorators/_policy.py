@@ -340,7 +340,6 @@ class Run:
         "next_base",
         "offset",
         "policy",
-        "skipped",
         "start",
         "testing",
     )
@@ -351,11 +350,9 @@ class Run:
         self.attempt = 1
         self.next_base = policy.first_delay
         self.offset = 0.0  # seconds not slept in testing mode
-        # (attempt, exception, result, delay or None): the first _HISTORY_HEAD
-        # entries, then the latest _HISTORY_TAIL; `skipped` counts the rest.
-        self.history: list[tuple[int, BaseException | None, object, float | None]]
-        self.history = []
-        self.skipped = 0
+        # (attempt, verb, exception or result, delay or None): the first
+        # _HISTORY_HEAD entries, then the latest _HISTORY_TAIL.
+        self.history: list[tuple[int, str, object, float | None]] = []
         self.error: RetryError | None = None
         # Plain reads: the flags change only between tests, never mid-call.
         self.testing = testing = _TESTING.enabled
@@ -372,14 +369,23 @@ class Run:
             self.start = now
         elapsed = now - self.start + self.offset
         attempt = self.attempt
-        if (
-            exc is not None
-            and (policy.retry_if is not None or not isinstance(exc, Exception))
-            and not self._retryable(exc)
-        ):
+        if exc is None:
+            entry: tuple[int, str, object, float | None] = (
+                attempt,
+                "returned",
+                result,
+                None,
+            )
+        elif (
+            isinstance(exc, Exception)
+            and policy.retry_if is None
+            and isinstance(exc, policy.exceptions)
+        ) or self._retryable(exc):
+            entry = (attempt, "failed with", exc, None)
+        else:
             return None
         if attempt >= self.max_attempts:
-            self._remember(attempt, exc, result, None)
+            self._remember(entry)
             self._give_up(exc, result, f"after {attempt} attempts in {elapsed:.2f}s")
             return None
 
@@ -394,7 +400,7 @@ class Run:
                 return None
             delay = limited
 
-        self._remember(attempt, exc, result, delay)
+        self._remember((*entry[:3], delay))
         if policy.emit is not None:
             policy.emit(
                 "retry: %s attempt %d/%d %s; next in %.2fs",
@@ -419,16 +425,18 @@ class Run:
     def _retryable(self, exc: BaseException) -> bool:
         """Whether *exc* may be retried; if not, note why on it (after retries)."""
         policy = self.policy
-        if not _is_control_flow(exc) and (
-            policy.retry_if is None or policy.retry_if(exc)
+        if (
+            isinstance(exc, policy.exceptions)
+            and (isinstance(exc, Exception) or not _is_control_flow(exc))
+            and (policy.retry_if is None or policy.retry_if(exc))
         ):
             return True
         if self.attempt > 1:
-            self._remember(self.attempt, exc, None, None)
+            self.history.append((self.attempt, "raised", exc, None))
             self._note(
                 exc,
                 f"{policy.name} attempt {self.attempt} raised "
-                f"{type(exc).__qualname__}, which is not retried",
+                f"{type(exc).__name__}, which is not retried",
             )
         return False
 
@@ -456,7 +464,11 @@ class Run:
             return delay
         remaining = policy.deadline - elapsed
         if remaining <= 0 or (overridden and delay > remaining):
-            self._remember(attempt, exc, result, None)
+            self._remember(
+                (attempt, "failed with", exc, None)
+                if exc is not None
+                else (attempt, "returned", result, None)
+            )
             why = (
                 f"the deadline of {policy.deadline:g}s"
                 if remaining <= 0
@@ -482,18 +494,11 @@ class Run:
             raise InvalidParameterError(msg)
         return float(asked)
 
-    def _remember(
-        self,
-        attempt: int,
-        exc: BaseException | None,
-        result: object,
-        delay: float | None,
-    ) -> None:
+    def _remember(self, entry: tuple[int, str, object, float | None]) -> None:
         history = self.history
-        history.append((attempt, exc, result, delay))
+        history.append(entry)
         if len(history) > _HISTORY_HEAD + _HISTORY_TAIL:
             del history[_HISTORY_HEAD]
-            self.skipped += 1
 
     def forget(self) -> None:
         """Drop the history: it holds exceptions whose tracebacks hold frames
@@ -502,10 +507,12 @@ class Run:
 
     def _note(self, exc: BaseException, headline: str) -> None:
         lines = []
-        for i, (attempt, error, result, delay) in enumerate(self.history):
-            if i == _HISTORY_HEAD and self.skipped:
-                lines.append(f"  ... {self.skipped} more attempts ...")
-            line = f"  attempt {attempt}: {_outcome(error, result)}"
+        previous = 0
+        for attempt, verb, outcome, delay in self.history:
+            if attempt > previous + 1:
+                lines.append(f"  ... {attempt - previous - 1} more attempts ...")
+            previous = attempt
+            line = f"  attempt {attempt}: {verb} {short_repr(outcome)}"
             lines.append(line if delay is None else f"{line}; next in {delay:.2f}s")
         exc.add_note("\n".join([f"retry: {headline}", *lines]))
         self.forget()
@@ -527,9 +534,7 @@ class Run:
 def _outcome(exc: BaseException | None, result: object) -> str:
     if exc is None:
         return f"returned {short_repr(result)}"
-    if isinstance(exc, Exception) or not _is_control_flow(exc):
-        return f"failed with {short_repr(exc)}"
-    return f"raised {short_repr(exc)}"
+    return f"failed with {short_repr(exc)}"
 
 
 def _jittered(delay: float, jitter: str) -> float:

@@ -286,9 +286,7 @@ def _sync_retry(func: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
         except exceptions as exc:
             failure = exc
         try:
-            return _retry_sync(
-                Run(policy, None), func, args, kwargs, exc=failure, result=None
-            )
+            return _retry_sync(Run(policy, None), func, args, kwargs, failure, None)
         finally:
             failure = None
 
@@ -308,9 +306,7 @@ def _sync_retry_deadline(
         except exceptions as exc:
             failure = exc
         try:
-            return _retry_sync(
-                Run(policy, start), func, args, kwargs, exc=failure, result=None
-            )
+            return _retry_sync(Run(policy, start), func, args, kwargs, failure, None)
         finally:
             failure = None
 
@@ -330,7 +326,7 @@ def _async_retry(func: Callable[..., Any], policy: Policy) -> Callable[..., Any]
             failure = exc
         try:
             return await _retry_async(
-                Run(policy, start), func, args, kwargs, exc=failure, result=None
+                Run(policy, start), func, args, kwargs, failure, None
             )
         finally:
             failure = None
@@ -362,13 +358,9 @@ def _sync_condition(func: Callable[..., Any], policy: Policy) -> Callable[..., A
         else:
             if not condition(result):
                 return result
-            return _retry_sync(
-                Run(policy, start), func, args, kwargs, exc=None, result=result
-            )
+            return _retry_sync(Run(policy, start), func, args, kwargs, None, result)
         try:
-            return _retry_sync(
-                Run(policy, start), func, args, kwargs, exc=failure, result=None
-            )
+            return _retry_sync(Run(policy, start), func, args, kwargs, failure, None)
         finally:
             failure = None
 
@@ -391,11 +383,11 @@ def _async_condition(func: Callable[..., Any], policy: Policy) -> Callable[..., 
             if not condition(result):
                 return result
             return await _retry_async(
-                Run(policy, start), func, args, kwargs, exc=None, result=result
+                Run(policy, start), func, args, kwargs, None, result
             )
         try:
             return await _retry_async(
-                Run(policy, start), func, args, kwargs, exc=failure, result=None
+                Run(policy, start), func, args, kwargs, failure, None
             )
         finally:
             failure = None
@@ -412,18 +404,15 @@ _CONDITION_WRAPPERS: dict[tuple[bool, bool], Factory] = {
 
 
 # ---------------------------------------------------------------- the loops
-def _retry_sync(
+def _retry_sync(  # noqa: PLR0917 - positional: keyword passing costs on this path
     run: Run,
     func: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    *,
     exc: BaseException | None,
     result: Any,
 ) -> Any:
-    policy = run.policy
-    exceptions = policy.exceptions
-    condition = policy.condition
+    condition = run.policy.condition
     while True:
         pause = run.failed(exc, result, _monotonic())
         if pause is None:
@@ -433,7 +422,7 @@ def _retry_sync(
             time.sleep(pause)
         try:
             result = func(*args, **kwargs)
-        except exceptions as error:
+        except BaseException as error:  # Run.failed decides; re-raised if not retried
             exc = error
             continue
         if condition is None or not condition(result):
@@ -441,20 +430,17 @@ def _retry_sync(
             return result
 
 
-async def _retry_async(
+async def _retry_async(  # noqa: PLR0917 - as _retry_sync
     run: Run,
     func: Callable[..., Coroutine[Any, Any, Any]],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    *,
     exc: BaseException | None,
     result: Any,
 ) -> Any:
     import asyncio  # only code that retries a coroutine pays for importing it
 
-    policy = run.policy
-    exceptions = policy.exceptions
-    condition = policy.condition
+    condition = run.policy.condition
     while True:
         pause = run.failed(exc, result, _monotonic())
         if pause is None:
@@ -464,7 +450,7 @@ async def _retry_async(
             await asyncio.sleep(pause)
         try:
             result = await func(*args, **kwargs)
-        except exceptions as error:
+        except BaseException as error:  # Run.failed decides; re-raised if not retried
             exc = error
             continue
         if condition is None or not condition(result):
