@@ -16,9 +16,8 @@ import ml_infra_utils as mliu
 # deliberate type errors).
 collect_ignore = ["typing_check.py"]
 
-# `ml_infra_utils.decorators.retry` is the function (re-exported over the module
-# name); the module itself comes from sys.modules.
-retry_module = importlib.import_module("ml_infra_utils.decorators.retry")
+# The modules holding the clocks the fakes replace.
+retry_module = importlib.import_module("ml_infra_utils.decorators._wrappers")
 timing_module = importlib.import_module("ml_infra_utils.decorators.timing")
 
 

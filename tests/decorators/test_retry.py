@@ -871,7 +871,7 @@ def test_testing_mode_uses_a_virtual_clock_for_deadlines(fake_time: FakeTime) ->
 
 def test_testing_mode_nests_and_restores() -> None:
     """retry_testing restores the previous state on exit, also after errors."""
-    state = __import__("sys").modules["ml_infra_utils.decorators._policy"]._TESTING
+    state = __import__("sys").modules["ml_infra_utils.decorators._testing"].TESTING
     with mliu.retry_testing(attempts=3):
         with mliu.retry_testing(attempts=1):
             assert (state.enabled, state.attempts) == (True, 1)
@@ -1112,3 +1112,18 @@ def test_condition_false_at_once_returns_without_retrying(fake_time: FakeTime) -
     assert wrapped() == "done"
     assert func.calls == 1
     assert fake_time.sleeps == []
+
+
+def test_public_objects_name_their_public_module() -> None:
+    """Objects defined in private modules say where users import them from, and
+    a RetryAttempt pickles by that name."""
+    assert RetryAttempt.__module__ == "ml_infra_utils.decorators.retry"
+    assert mliu.retry_testing.__module__ == "ml_infra_utils.decorators.retry"
+    assert mliu.TimerStats.__module__ == "ml_infra_utils.decorators.timing"
+    record = RetryAttempt("f", 1, 3, 1.0, ValueError("x"), None, 0.5)
+    back = pickle.loads(pickle.dumps(record))
+    assert (back.name, back.delay, repr(back.exception)) == (
+        "f",
+        1.0,
+        "ValueError('x')",
+    )

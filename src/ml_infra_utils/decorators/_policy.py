@@ -1,4 +1,4 @@
-"""The retry policy: validated settings, one call's retry state, the testing mode.
+"""The retry policy: validated settings and one call's retry state.
 
 Nothing here touches a clock or sleeps: the loops in :mod:`.retry` read the
 clock, pass it in, and do the sleeping, so one implementation serves the sync
@@ -7,18 +7,23 @@ and the async loop and tests can drive it with exact numbers.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
-import sys
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError, RetryError
 
 from ._shared import Emitter, short_repr
+from ._testing import TESTING
+from ._validate import (
+    exception_types,
+    is_control_flow,
+    optional_callable,
+    real,
+    require_callable,
+    seconds,
+)
 
 __all__ = [
     "Jitter",
@@ -26,8 +31,6 @@ __all__ = [
     "RetryAttempt",
     "Run",
     "require_callable",
-    "retry_testing",
-    "set_retry_testing",
 ]
 
 Jitter: TypeAlias = Literal["none", "full", "equal"] | None
@@ -43,8 +46,6 @@ _CEILING = 1e9
 # How many attempts the give-up note lists at its start and at its end.
 _HISTORY_HEAD = 5
 _HISTORY_TAIL = 5
-
-_CONTROL_FLOW = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,169 +78,6 @@ exception=ValueError('x'), result=None, elapsed=0.0)
     exception: BaseException | None
     result: Any
     elapsed: float
-
-
-# ---------------------------------------------------------------- testing mode
-class _Testing:
-    __slots__ = ("attempts", "enabled")
-
-    def __init__(self) -> None:
-        self.enabled = False
-        self.attempts: int | None = None
-
-
-_TESTING = _Testing()
-_TESTING_LOCK = threading.Lock()
-
-
-def _check_testing_attempts(attempts: object, what: str) -> int | None:
-    if attempts is None:
-        return None
-    if not isinstance(attempts, int) or isinstance(attempts, bool):
-        msg = f"{what}: attempts must be an int >= 1 or None (got {attempts!r})"
-        raise InputTypeError(msg)
-    if attempts < 1:
-        msg = f"{what}: attempts must be an int >= 1 or None (got {attempts!r})"
-        raise InvalidParameterError(msg)
-    return attempts
-
-
-def _check_bool(value: object, what: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    msg = f"{what} must be True or False (got {value!r})"
-    raise InputTypeError(msg)
-
-
-def set_retry_testing(enabled: bool, /, *, attempts: int | None = None) -> None:
-    """Switch the testing mode on or off for the whole process.
-
-    In testing mode every ``@retry`` and ``@retry_on_condition`` behaves exactly
-    as configured (same delays computed, same reports, same ``on_retry`` calls,
-    the same deadline decisions on a virtual clock that advances by each delay)
-    except that it never sleeps. With *attempts*, no function makes more than
-    that many attempts (``attempts=1``: no retries at all).
-
-    Meant for the test suite of code that uses ``@retry``, e.g. in a
-    ``conftest.py`` fixture; :func:`retry_testing` is the scoped form.
-
-    Args:
-        enabled: turn the mode on (``True``) or off (``False``).
-        attempts: the most attempts any function may make; ``None`` keeps each
-            function's ``max_attempts``.
-
-    Examples:
-        >>> set_retry_testing(True, attempts=2)
-        >>> set_retry_testing(False)
-    """
-    on = _check_bool(enabled, "set_retry_testing: enabled")
-    checked = _check_testing_attempts(attempts, "set_retry_testing")
-    with _TESTING_LOCK:
-        _TESTING.enabled = on
-        _TESTING.attempts = checked if on else None
-
-
-@contextlib.contextmanager
-def retry_testing(*, attempts: int | None = None) -> Iterator[None]:
-    """Within the block (or the decorated test), retries happen without sleeping.
-
-    The scoped form of :func:`set_retry_testing`: the previous mode is restored
-    on exit, so blocks nest. The mode is process-wide while the block runs
-    (threads started inside see it too).
-
-    Examples:
-        >>> from ml_infra_utils import retry
-        >>> calls = []
-        >>> @retry(max_attempts=3, delay=60.0, report=None)
-        ... def flaky() -> str:
-        ...     calls.append(1)
-        ...     if len(calls) < 3:
-        ...         raise ConnectionError("down")
-        ...     return "ok"
-        >>> with retry_testing():
-        ...     flaky()  # two retries, no sleep of 60 and 120 s
-        'ok'
-    """
-    checked = _check_testing_attempts(attempts, "retry_testing")
-    with _TESTING_LOCK:
-        saved = (_TESTING.enabled, _TESTING.attempts)
-        _TESTING.enabled, _TESTING.attempts = True, checked
-    try:
-        yield
-    finally:
-        with _TESTING_LOCK:
-            _TESTING.enabled, _TESTING.attempts = saved
-
-
-# ---------------------------------------------------------------- validation
-def _real(value: object, option: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        msg = f"{what}: {option} must be a number of seconds (got {value!r})"
-        raise InputTypeError(msg)
-    return float(value)
-
-
-def _seconds(
-    value: object, option: str, what: str, *, optional: bool = False
-) -> float | None:
-    if value is None and optional:
-        return None
-    seconds = _real(value, option, what)
-    if math.isnan(seconds) or seconds < 0 or (seconds == math.inf and not optional):
-        accepted = "a number >= 0" + (" or None" if optional else " and finite")
-        msg = f"{what}: {option} must be {accepted} (got {value!r})"
-        raise InvalidParameterError(msg)
-    return None if seconds == math.inf else seconds
-
-
-def _exceptions(
-    value: object, what: str, *, allow_empty: bool
-) -> tuple[type[BaseException], ...]:
-    def is_exc_type(v: object) -> bool:
-        return isinstance(v, type) and issubclass(v, BaseException)
-
-    if is_exc_type(value):
-        return (value,)  # type: ignore[return-value]  # narrowed by is_exc_type
-    if isinstance(value, tuple) and all(is_exc_type(v) for v in value):
-        if not value and not allow_empty:
-            msg = f"{what}: exceptions must name at least one exception type"
-            raise InvalidParameterError(msg)
-        return value
-    msg = (
-        f"{what}: exceptions must be an exception type or a tuple of them "
-        f"(got {type(value).__name__}: {value!r})"
-    )
-    raise InputTypeError(msg)
-
-
-def _optional_callable(value: object, option: str, what: str) -> Any:
-    if value is None or callable(value):
-        return value
-    msg = f"{what}: {option} must be callable or None (got {value!r})"
-    raise InputTypeError(msg)
-
-
-def require_callable(value: object, option: str, what: str) -> None:
-    """Raise InputTypeError unless *value* is callable."""
-    if not callable(value):
-        msg = f"{what}: {option} must be callable (got {value!r})"
-        raise InputTypeError(msg)
-
-
-def _is_control_flow(exc: BaseException) -> bool:
-    """KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError, or a
-    group holding one: never retried, whatever ``exceptions`` says."""
-    if isinstance(exc, Exception):
-        return False
-    if isinstance(exc, _CONTROL_FLOW):
-        return True
-    # Only code that imported asyncio can raise its CancelledError.
-    aio = sys.modules.get("asyncio")
-    if aio is not None and isinstance(exc, aio.CancelledError):
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        return any(_is_control_flow(e) for e in exc.exceptions)
-    return False
 
 
 # ---------------------------------------------------------------- the policy
@@ -289,14 +127,16 @@ class Policy:
             msg = f"{what}: max_attempts must be an int >= 1 (got {max_attempts!r})"
             raise InvalidParameterError(msg)
         self.max_attempts = max_attempts
-        self.delay: float = _seconds(delay, "delay", what)  # type: ignore[assignment]  # not optional
-        factor = _real(backoff, "backoff", what)
+        self.delay: float = seconds(delay, "delay", what)  # type: ignore[assignment]  # not optional
+        factor = real(backoff, "backoff", what)
         if not 1.0 <= factor < math.inf:
             msg = f"{what}: backoff must be a finite number >= 1 (got {backoff!r})"
             raise InvalidParameterError(msg)
         self.backoff = factor
-        self.exceptions = _exceptions(exceptions, what, allow_empty=allow_no_exceptions)
-        self.max_delay = _seconds(max_delay, "max_delay", what, optional=True)
+        self.exceptions = exception_types(
+            exceptions, what, allow_empty=allow_no_exceptions
+        )
+        self.max_delay = seconds(max_delay, "max_delay", what, optional=True)
         self.ceiling = _CEILING if self.max_delay is None else self.max_delay
         self.first_delay = min(self.delay, self.ceiling)
         if jitter not in _JITTERS:  # also rejects unhashable values
@@ -304,11 +144,11 @@ class Policy:
             msg = f"{what}: jitter must be one of {valid} (got {jitter!r})"
             raise InvalidParameterError(msg)
         self.jitter = None if jitter == "none" else jitter
-        self.deadline = _seconds(deadline, "deadline", what, optional=True)
-        self.retry_if = _optional_callable(retry_if, "retry_if", what)
-        self.wait = _optional_callable(wait, "wait", what)
-        self.on_retry = _optional_callable(on_retry, "on_retry", what)
-        self.condition = _optional_callable(condition, "condition", what)
+        self.deadline = seconds(deadline, "deadline", what, optional=True)
+        self.retry_if = optional_callable(retry_if, "retry_if", what)
+        self.wait = optional_callable(wait, "wait", what)
+        self.on_retry = optional_callable(on_retry, "on_retry", what)
+        self.condition = optional_callable(condition, "condition", what)
         self.emit = emit
         self.name = ""
 
@@ -355,8 +195,8 @@ class Run:
         self.history: list[tuple[int, str, object, float | None]] = []
         self.error: RetryError | None = None
         # Plain reads: the flags change only between tests, never mid-call.
-        self.testing = testing = _TESTING.enabled
-        cap = _TESTING.attempts if testing else None
+        self.testing = testing = TESTING.enabled
+        cap = TESTING.attempts if testing else None
         self.max_attempts = (
             policy.max_attempts if cap is None else min(cap, policy.max_attempts)
         )
@@ -427,7 +267,7 @@ class Run:
         policy = self.policy
         if (
             isinstance(exc, policy.exceptions)
-            and (isinstance(exc, Exception) or not _is_control_flow(exc))
+            and (isinstance(exc, Exception) or not is_control_flow(exc))
             and (policy.retry_if is None or policy.retry_if(exc))
         ):
             return True
@@ -541,3 +381,7 @@ def _jittered(delay: float, jitter: str) -> float:
     if jitter == "full":
         return delay * random.random()
     return delay / 2 + delay / 2 * random.random()  # "equal"
+
+
+# Documented where users import it from.
+RetryAttempt.__module__ = "ml_infra_utils.decorators.retry"

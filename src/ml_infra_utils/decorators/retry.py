@@ -27,24 +27,16 @@ Examples:
 
 from __future__ import annotations
 
-import functools
 import logging
-import time
-from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar, cast
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from ml_infra_utils._errors import RetryError
 
-from ._policy import (
-    Jitter,
-    Policy,
-    RetryAttempt,
-    Run,
-    require_callable,
-    retry_testing,
-    set_retry_testing,
-)
-from ._shared import Report, check_callable, is_async, make_emitter
+from ._policy import Jitter, Policy, RetryAttempt, require_callable
+from ._shared import Report, check_callable, make_emitter
+from ._testing import retry_testing, set_retry_testing
+from ._wrappers import CONDITION_WRAPPERS, EXCEPTION_WRAPPERS, wrap
 
 __all__ = [
     "RetryAttempt",
@@ -59,11 +51,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 ExceptionTypes = type[BaseException] | tuple[type[BaseException], ...]
-
-# The clock of deadlines and elapsed times; a module attribute so tests can
-# substitute a fake one. Sleeping goes through time.sleep / asyncio.sleep,
-# looked up at each sleep, so patching those works too.
-_monotonic = time.monotonic
 
 
 def retry(
@@ -157,7 +144,7 @@ def retry(
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         check_callable(func, what="retry")
-        return _wrap(func, policy.named(_name_of(func)), _EXCEPTION_WRAPPERS)
+        return wrap(func, policy.named(_name_of(func)), EXCEPTION_WRAPPERS)
 
     return decorate
 
@@ -251,218 +238,10 @@ def retry_on_condition(
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         check_callable(func, what="retry_on_condition")
-        return _wrap(func, policy.named(_name_of(func)), _CONDITION_WRAPPERS)
+        return wrap(func, policy.named(_name_of(func)), CONDITION_WRAPPERS)
 
     return decorate
 
 
 def _name_of(func: object) -> str:
     return getattr(func, "__qualname__", None) or repr(func)
-
-
-Factory = Callable[[Callable[..., Any], Policy], Callable[..., Any]]
-
-
-def _wrap(
-    func: Callable[P, R], policy: Policy, factories: dict[tuple[bool, bool], Factory]
-) -> Callable[P, R]:
-    # One wrapper per combination (sync/async, with/without deadline), chosen
-    # here so the success path never branches on configuration.
-    make = factories[is_async(func), policy.deadline is not None]
-    return cast("Callable[P, R]", functools.wraps(func)(make(func, policy)))
-
-
-# ---------------------------------------------------------------- @retry wrappers
-# The failure is kept out of the except block before retrying, so later
-# attempts' exceptions are not chained to it as __context__; `failure = None`
-# breaks the reference cycle frame -> exception -> traceback -> frame.
-def _sync_retry(func: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
-    exceptions = policy.exceptions
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        failure: BaseException | None
-        try:
-            return func(*args, **kwargs) if kwargs else func(*args)
-        except exceptions as exc:
-            failure = exc
-        try:
-            return _retry_sync(Run(policy, None), func, args, kwargs, failure, None)
-        finally:
-            failure = None
-
-    return wrapper
-
-
-def _sync_retry_deadline(
-    func: Callable[..., Any], policy: Policy
-) -> Callable[..., Any]:
-    exceptions = policy.exceptions
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        failure: BaseException | None
-        start = _monotonic()
-        try:
-            return func(*args, **kwargs) if kwargs else func(*args)
-        except exceptions as exc:
-            failure = exc
-        try:
-            return _retry_sync(Run(policy, start), func, args, kwargs, failure, None)
-        finally:
-            failure = None
-
-    return wrapper
-
-
-def _async_retry(func: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
-    exceptions = policy.exceptions
-    timed = policy.deadline is not None
-
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        failure: BaseException | None
-        start = _monotonic() if timed else None
-        try:
-            return await (func(*args, **kwargs) if kwargs else func(*args))
-        except exceptions as exc:
-            failure = exc
-        try:
-            return await _retry_async(
-                Run(policy, start), func, args, kwargs, failure, None
-            )
-        finally:
-            failure = None
-
-    return wrapper
-
-
-_EXCEPTION_WRAPPERS: dict[tuple[bool, bool], Factory] = {
-    (False, False): _sync_retry,
-    (False, True): _sync_retry_deadline,
-    (True, False): _async_retry,
-    (True, True): _async_retry,
-}
-
-
-# ---------------------------------------------------------------- @retry_on_condition
-def _sync_condition(func: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
-    exceptions = policy.exceptions
-    condition = policy.condition
-    timed = policy.deadline is not None
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        failure: BaseException | None
-        start = _monotonic() if timed else None
-        try:
-            result = func(*args, **kwargs)
-        except exceptions as exc:
-            failure = exc
-        else:
-            if not condition(result):
-                return result
-            return _retry_sync(Run(policy, start), func, args, kwargs, None, result)
-        try:
-            return _retry_sync(Run(policy, start), func, args, kwargs, failure, None)
-        finally:
-            failure = None
-
-    return wrapper
-
-
-def _async_condition(func: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
-    exceptions = policy.exceptions
-    condition = policy.condition
-    timed = policy.deadline is not None
-
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        failure: BaseException | None
-        start = _monotonic() if timed else None
-        try:
-            result = await func(*args, **kwargs)
-        except exceptions as exc:
-            failure = exc
-        else:
-            if not condition(result):
-                return result
-            return await _retry_async(
-                Run(policy, start), func, args, kwargs, None, result
-            )
-        try:
-            return await _retry_async(
-                Run(policy, start), func, args, kwargs, failure, None
-            )
-        finally:
-            failure = None
-
-    return wrapper
-
-
-_CONDITION_WRAPPERS: dict[tuple[bool, bool], Factory] = {
-    (False, False): _sync_condition,
-    (False, True): _sync_condition,
-    (True, False): _async_condition,
-    (True, True): _async_condition,
-}
-
-
-# ---------------------------------------------------------------- the loops
-def _retry_sync(  # noqa: PLR0917 - positional: keyword passing costs on this path
-    run: Run,
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    exc: BaseException | None,
-    result: Any,
-) -> Any:
-    condition = run.policy.condition
-    while True:
-        pause = run.failed(exc, result, _monotonic())
-        if pause is None:
-            raise _give_up(run, exc)
-        exc = result = None
-        if pause > 0:
-            time.sleep(pause)
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as error:  # Run.failed decides; re-raised if not retried
-            exc = error
-            continue
-        if condition is None or not condition(result):
-            run.forget()
-            return result
-
-
-async def _retry_async(  # noqa: PLR0917 - as _retry_sync
-    run: Run,
-    func: Callable[..., Coroutine[Any, Any, Any]],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    exc: BaseException | None,
-    result: Any,
-) -> Any:
-    import asyncio  # only code that retries a coroutine pays for importing it
-
-    condition = run.policy.condition
-    while True:
-        pause = run.failed(exc, result, _monotonic())
-        if pause is None:
-            raise _give_up(run, exc)
-        exc = result = None
-        if pause > 0:
-            await asyncio.sleep(pause)
-        try:
-            result = await func(*args, **kwargs)
-        except BaseException as error:  # Run.failed decides; re-raised if not retried
-            exc = error
-            continue
-        if condition is None or not condition(result):
-            run.forget()
-            return result
-
-
-def _give_up(run: Run, exc: BaseException | None) -> BaseException:
-    """What to raise on give-up: the attempt's own exception, else RetryError."""
-    if exc is not None:
-        return exc
-    if run.error is None:  # pragma: no cover - Run.failed always sets it
-        msg = "unreachable"
-        raise AssertionError(msg)
-    return run.error

@@ -34,16 +34,22 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
 from ._shared import Emitter, Report, check_callable, is_async, make_emitter
+from ._stats import (
+    FOLD_AT,
+    Stats,
+    TimerStats,
+    reset_timer_stats,
+    stats_for,
+    timer_stats,
+)
 
 __all__ = [
     "Timer",
@@ -71,128 +77,6 @@ _UNITS: dict[str, tuple[float, str]] = {
 }
 
 _PRINT = make_emitter(print, logging.INFO, what="timer")
-
-# Timings are appended to a list (one atomic C call per timed call) and folded
-# into the aggregates once this many are pending, or when statistics are read:
-# memory stays bounded and the timed call pays no lock.
-_FOLD_AT = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class TimerStats:
-    """Statistics of every timing recorded under one name, in seconds.
-
-    ``min``, ``max`` and ``mean`` are NaN while ``count`` is 0.
-
-    Examples:
-        >>> TimerStats("load", count=2, total=3.0, min=1.0, max=2.0, mean=1.5)
-        TimerStats(name='load', count=2, total=3.0, min=1.0, max=2.0, mean=1.5)
-    """
-
-    name: str
-    count: int
-    total: float
-    min: float
-    max: float
-    mean: float
-
-
-class _Stats:
-    """The mutable accumulator behind one name (private)."""
-
-    __slots__ = ("count", "lock", "max", "min", "name", "pending", "total")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.pending: list[float] = []
-        self.lock = threading.Lock()
-        self._zero()
-
-    def _zero(self) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.min = math.inf
-        self.max = -math.inf
-
-    def fold(self) -> None:
-        """Move the pending timings into the aggregates."""
-        pending = self.pending
-        with self.lock:
-            n = len(pending)
-            if not n:
-                return
-            # Slice then delete the same prefix: appends racing with us land
-            # after index n and stay pending (list ops are atomic).
-            chunk = pending[:n]
-            del pending[:n]
-            self.count += n
-            self.total = math.fsum((self.total, math.fsum(chunk)))
-            self.min = min(self.min, *chunk)
-            self.max = max(self.max, *chunk)
-
-    def snapshot(self) -> TimerStats:
-        self.fold()
-        with self.lock:
-            count, total = self.count, self.total
-            if not count:
-                return TimerStats(self.name, 0, 0.0, math.nan, math.nan, math.nan)
-            mean = total / count
-            return TimerStats(self.name, count, total, self.min, self.max, mean)
-
-    def reset(self) -> None:
-        with self.lock:
-            del self.pending[:]
-            self._zero()
-
-
-_REGISTRY: dict[str, _Stats] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-def _stats_for(name: str) -> _Stats:
-    with _REGISTRY_LOCK:
-        stats = _REGISTRY.get(name)
-        if stats is None:
-            stats = _REGISTRY[name] = _Stats(name)
-        return stats
-
-
-def timer_stats() -> dict[str, TimerStats]:
-    """A snapshot of the statistics of every timer name, keyed by name.
-
-    Names appear once a function is decorated or a named :class:`Timer` first
-    finishes a block; all durations are in seconds, whatever unit the report uses.
-
-    Examples:
-        >>> with Timer("tokenize", report=None):
-        ...     words = "a b c".split()
-        >>> stats = timer_stats()["tokenize"]
-        >>> stats.count >= 1 and stats.min <= stats.mean <= stats.max
-        True
-    """
-    with _REGISTRY_LOCK:
-        everything = list(_REGISTRY.values())
-    return {stats.name: stats.snapshot() for stats in everything}
-
-
-def reset_timer_stats(name: str | None = None) -> None:
-    """Clear the statistics of *name*, or of every name when *name* is ``None``.
-
-    Resetting a name that has no statistics does nothing.
-
-    Examples:
-        >>> with Timer("step", report=None):
-        ...     pass
-        >>> reset_timer_stats("step")
-        >>> timer_stats()["step"].count
-        0
-    """
-    name = _name(name, what="reset_timer_stats")
-    with _REGISTRY_LOCK:
-        chosen = list(_REGISTRY.values()) if name is None else [_REGISTRY.get(name)]
-    for stats in chosen:
-        if stats is not None:
-            stats.reset()
 
 
 def _unit(unit: object, *, what: str) -> tuple[float, str]:
@@ -302,7 +186,7 @@ def _decorate(
     factor, label = _UNITS[unit]
     if name is None:
         name = getattr(func, "__qualname__", None) or repr(func)
-    stats = _stats_for(name)
+    stats = stats_for(name)
     make = _async_wrapper if is_async(func) else _sync_wrapper
     wrapper = make(func, stats, emit, factor, label)
     return cast("Callable[P, R]", functools.wraps(func)(wrapper))
@@ -312,7 +196,7 @@ def _decorate(
 # decorating so the timed call never branches on configuration.
 def _sync_wrapper(
     func: Callable[..., Any],
-    stats: _Stats,
+    stats: Stats,
     emit: Emitter | None,
     factor: float,
     label: str,
@@ -329,7 +213,7 @@ def _sync_wrapper(
                 return func(*args, **kwargs) if kwargs else func(*args)
             finally:
                 record(_clock() - start)
-                if len(pending) >= _FOLD_AT:
+                if len(pending) >= FOLD_AT:
                     fold()
 
         return silent
@@ -341,7 +225,7 @@ def _sync_wrapper(
         finally:
             elapsed = _clock() - start
             record(elapsed)
-            if len(pending) >= _FOLD_AT:
+            if len(pending) >= FOLD_AT:
                 fold()
             emit("%s took %.4f %s", name, elapsed * factor, label)
 
@@ -350,7 +234,7 @@ def _sync_wrapper(
 
 def _async_wrapper(
     func: Callable[..., Any],
-    stats: _Stats,
+    stats: Stats,
     emit: Emitter | None,
     factor: float,
     label: str,
@@ -367,7 +251,7 @@ def _async_wrapper(
                 return await (func(*args, **kwargs) if kwargs else func(*args))
             finally:
                 record(_clock() - start)
-                if len(pending) >= _FOLD_AT:
+                if len(pending) >= FOLD_AT:
                     fold()
 
         return silent
@@ -379,7 +263,7 @@ def _async_wrapper(
         finally:
             elapsed = _clock() - start
             record(elapsed)
-            if len(pending) >= _FOLD_AT:
+            if len(pending) >= FOLD_AT:
                 fold()
             emit("%s took %.4f %s", name, elapsed * factor, label)
 
@@ -431,7 +315,7 @@ class Timer:
         self.name = _name(name, what=what)
         self._factor, self._label = _unit(unit, what=what)
         self._emit = make_emitter(report, level, what=what)
-        self._stats = None if self.name is None else _stats_for(self.name)
+        self._stats = None if self.name is None else stats_for(self.name)
         self._starts: list[float] = []
         self.elapsed = math.nan
 
@@ -452,7 +336,7 @@ class Timer:
         self.elapsed = elapsed
         if self._stats is not None:
             self._stats.pending.append(elapsed)
-            if len(self._stats.pending) >= _FOLD_AT:
+            if len(self._stats.pending) >= FOLD_AT:
                 self._stats.fold()
         if self._emit is not None:
             if self.name is None:
