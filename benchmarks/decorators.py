@@ -3,9 +3,9 @@
 Every figure is the *overhead* a decorator adds to a call, i.e. its time minus
 the time of the same work undecorated, measured in one process and one run;
 ratios are *their overhead / ours* (``10x``: we add a tenth of what they add).
-Cases are measured in several interleaved rounds; a ratio is the median of the
-per-round ratios (both sides measured moments apart, so a slow moment of a
-shared machine hits both), a time the best round.
+Cases are measured in several interleaved rounds, so a slow spell of a shared
+machine hits every case, and each keeps its best round (the figure least
+disturbed by other work, as in ``_harness.per_call``).
 
 Run: ``.venv/bin/python benchmarks/decorators.py`` (``BENCH_QUICK=1`` for a
 quick, rougher pass). Needs the ``bench`` extra: ``pip install -e '.[bench]'``.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from _harness import QUICK, fmt_time, machine, per_call, table, write_section
 
 import ml_infra_utils as mliu
 
-ROUNDS = 3 if QUICK else 9
+ROUNDS = 3 if QUICK else 7
 
 # Peers log through the stdlib; silence them the way an application that does
 # not want their records would (a handler-less root at WARNING would print).
@@ -46,22 +45,17 @@ class Rounds:
         self.times: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(ROUNDS):
             for name, func in cases.items():
-                self.times[name].append(per_call(func) / scale)
+                # the rounds are the repeats: two batches per case and round
+                self.times[name].append(per_call(func, repeat=2) / scale)
 
     def overhead(self, case: str, base: str) -> float:
         """Best time of *case* minus best time of *base*."""
         return min(self.times[case]) - min(self.times[base])
 
     def ratio(self, ours: str, theirs: str, base: str) -> float:
-        """Median over rounds of (theirs - base) / (ours - base)."""
-        per_round = [
-            (t - b) / (o - b)
-            for o, t, b in zip(
-                self.times[ours], self.times[theirs], self.times[base], strict=True
-            )
-            if o > b
-        ]
-        return statistics.median(per_round) if per_round else math.inf
+        """Their overhead / ours, from the best rounds."""
+        mine = self.overhead(ours, base)
+        return self.overhead(theirs, base) / mine if mine > 0 else math.inf
 
 
 # ---------------------------------------------------------------- success path
@@ -281,8 +275,7 @@ def main() -> None:
                 "Overhead = decorated call minus the same work undecorated (bare "
                 f"call {fmt_time(base)}; for the failure case, `try: f() except: "
                 f"f()` {fmt_time(fbase)}), best of {ROUNDS} interleaved rounds. "
-                "Ratio = peer overhead / our overhead, the median of the "
-                "per-round ratios. "
+                "Ratio = peer overhead / our overhead. "
                 "Peers run as shipped with their logging silenced: tenacity, "
                 "stamina and backoff call `time.sleep(0)` for a zero wait; "
                 "`tenacity, sleep=no-op` isolates tenacity's own logic. Async "

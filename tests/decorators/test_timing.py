@@ -611,3 +611,21 @@ def test_every_wrapper_kind_folds_without_losing_timings(fake_clock: FakeClock) 
     for name in ("fold-sync", "fold-async-silent", "fold-async", "fold-block"):
         assert (stats[name].count, stats[name].total) == (1100, 1100.0), name
     assert len(lines) == 2200
+
+
+def test_pending_timings_stay_bounded(fake_clock: FakeClock) -> None:
+    """A hot timed function folds its pending timings every millisecond of
+    calls, so memory stays bounded without a check per call."""
+    stats_module = sys.modules["ml_infra_utils.decorators._stats"]
+
+    @timer_with_units("s", report=None, name="hot")
+    def hot() -> None:
+        fake_clock.advance(0.0001)
+
+    pending = stats_module.stats_for("hot").pending
+    longest = 0
+    for _ in range(5000):
+        hot()
+        longest = max(longest, len(pending))
+    assert longest <= 12
+    assert timer_stats()["hot"].count == 5000

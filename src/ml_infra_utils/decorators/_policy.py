@@ -209,23 +209,19 @@ class Run:
             self.start = now
         elapsed = now - self.start + self.offset
         attempt = self.attempt
-        if exc is None:
-            entry: tuple[int, str, object, float | None] = (
-                attempt,
-                "returned",
-                result,
-                None,
+        verb, outcome = ("returned", result) if exc is None else ("failed with", exc)
+        if (
+            exc is not None
+            and not (
+                isinstance(exc, Exception)
+                and policy.retry_if is None
+                and isinstance(exc, policy.exceptions)
             )
-        elif (
-            isinstance(exc, Exception)
-            and policy.retry_if is None
-            and isinstance(exc, policy.exceptions)
-        ) or self._retryable(exc):
-            entry = (attempt, "failed with", exc, None)
-        else:
+            and not self._retryable(exc)
+        ):
             return None
         if attempt >= self.max_attempts:
-            self._remember(entry)
+            self._remember((attempt, verb, outcome, None))
             self._give_up(exc, result, f"after {attempt} attempts in {elapsed:.2f}s")
             return None
 
@@ -240,7 +236,7 @@ class Run:
                 return None
             delay = limited
 
-        self._remember((*entry[:3], delay))
+        self._remember((attempt, verb, outcome, delay))
         if policy.emit is not None:
             policy.emit(
                 "retry: %s attempt %d/%d %s; next in %.2fs",

@@ -18,6 +18,7 @@ from ml_infra_utils._errors import InputTypeError
 
 __all__ = [
     "FOLD_AT",
+    "FOLD_EVERY",
     "Stats",
     "TimerStats",
     "reset_timer_stats",
@@ -26,9 +27,12 @@ __all__ = [
 ]
 
 # Timings are appended to a list (one atomic C call per timed call) and folded
-# into the aggregates once this many are pending, or when statistics are read:
-# memory stays bounded and the timed call pays no lock.
+# into the aggregates when statistics are read and, to bound memory, by a
+# decorated function at most every FOLD_EVERY seconds (a few thousand pending
+# timings at most) and by a Timer once FOLD_AT are pending. The timed call pays
+# no lock.
 FOLD_AT = 1024
+FOLD_EVERY = 0.001
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 from ._shared import Emitter, Report, check_callable, is_async, make_emitter
 from ._stats import (
     FOLD_AT,
+    FOLD_EVERY,
     Stats,
     TimerStats,
     reset_timer_stats,
@@ -193,7 +194,10 @@ def _decorate(
 
 
 # One wrapper per combination (sync/async, silent/reporting), chosen when
-# decorating so the timed call never branches on configuration.
+# decorating so the timed call never branches on configuration. The pending
+# timings are folded when a call starts more than FOLD_EVERY seconds after the
+# last fold: the start time is already at hand, so the check is one float
+# comparison (a len() per call would cost a fifth of the timer's overhead).
 def _sync_wrapper(
     func: Callable[..., Any],
     stats: Stats,
@@ -201,10 +205,15 @@ def _sync_wrapper(
     factor: float,
     label: str,
 ) -> Callable[..., Any]:
-    pending = stats.pending
-    record = pending.append
-    fold = stats.fold
+    record = stats.pending.append
     name = stats.name
+    fold_after = -math.inf
+
+    def fold(now: float) -> None:
+        nonlocal fold_after
+        fold_after = now + FOLD_EVERY
+        stats.fold()
+
     if emit is None:
 
         def silent(*args: Any, **kwargs: Any) -> Any:
@@ -213,8 +222,8 @@ def _sync_wrapper(
                 return func(*args, **kwargs) if kwargs else func(*args)
             finally:
                 record(_clock() - start)
-                if len(pending) >= FOLD_AT:
-                    fold()
+                if start > fold_after:
+                    fold(start)
 
         return silent
 
@@ -225,8 +234,8 @@ def _sync_wrapper(
         finally:
             elapsed = _clock() - start
             record(elapsed)
-            if len(pending) >= FOLD_AT:
-                fold()
+            if start > fold_after:
+                fold(start)
             emit("%s took %.4f %s", name, elapsed * factor, label)
 
     return reporting
@@ -239,10 +248,15 @@ def _async_wrapper(
     factor: float,
     label: str,
 ) -> Callable[..., Any]:
-    pending = stats.pending
-    record = pending.append
-    fold = stats.fold
+    record = stats.pending.append
     name = stats.name
+    fold_after = -math.inf
+
+    def fold(now: float) -> None:
+        nonlocal fold_after
+        fold_after = now + FOLD_EVERY
+        stats.fold()
+
     if emit is None:
 
         async def silent(*args: Any, **kwargs: Any) -> Any:
@@ -251,8 +265,8 @@ def _async_wrapper(
                 return await (func(*args, **kwargs) if kwargs else func(*args))
             finally:
                 record(_clock() - start)
-                if len(pending) >= FOLD_AT:
-                    fold()
+                if start > fold_after:
+                    fold(start)
 
         return silent
 
@@ -263,8 +277,8 @@ def _async_wrapper(
         finally:
             elapsed = _clock() - start
             record(elapsed)
-            if len(pending) >= FOLD_AT:
-                fold()
+            if start > fold_after:
+                fold(start)
             emit("%s took %.4f %s", name, elapsed * factor, label)
 
     return reporting
