@@ -20,6 +20,33 @@ from ml_infra_utils import (
     preprocessing,
 )
 
+_shard_requests: list[int] = []
+
+
+@ml_infra_utils.retry(max_attempts=3, delay=0.05, exceptions=ConnectionError)
+def fetch_shard(shard: int) -> list[int]:
+    """Fails once, like a flaky object store, then returns the shard."""
+    _shard_requests.append(shard)
+    if len(_shard_requests) < 2:
+        msg = "connection reset by peer"
+        raise ConnectionError(msg)
+    return list(range(shard * 4, shard * 4 + 4))
+
+
+@ml_infra_utils.timer_with_units("ms")
+def train_step(batch: list[int]) -> float:
+    return sum(x * x for x in batch) / len(batch)
+
+
+def decorators_tour() -> None:
+    """Retry a flaky call, time steps and a block, read the statistics."""
+    batch = fetch_shard(1)
+    with ml_infra_utils.Timer("epoch", unit="ms"):
+        for _ in range(3):
+            train_step(batch)
+    stats = ml_infra_utils.timer_stats()["train_step"]
+    print(f"  train_step: {stats.count} calls, mean {stats.mean * 1e3:.4f} ms")
+
 
 def main() -> None:
     print(f"ml-infra-utils {ml_infra_utils.__version__}: zero runtime dependencies")
@@ -52,7 +79,6 @@ def metrics_tour() -> None:
         counts.update(predictions[start : start + 2], labels[start : start + 2])
     print(f"  batched  = {counts!r}, same F1: {counts.f1_score(average='macro'):.3f}")
     print(metrics.classification_report(predictions, labels))
-    experiment_run()
 
 
 def experiment_run() -> None:
@@ -69,6 +95,8 @@ def experiment_run() -> None:
         f"{len(loss)} loss values (last {loss[-1]:.4f}), results {data['results']}"
     )
     print(f"  stored in {run.path}")
+    print("decorators:")
+    decorators_tour()
 
 
 if __name__ == "__main__":

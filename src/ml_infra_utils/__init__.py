@@ -25,11 +25,25 @@ from ._errors import (
     LoggingConfigError,
     MissingValueError,
     MLInfraError,
+    RetryError,
     RunNotFoundError,
     RunStateError,
     UndefinedMetricWarning,
 )
 from ._version import __version__ as __version__
+from .decorators import (
+    RetryAttempt,
+    Timer,
+    TimerStats,
+    reset_timer_stats,
+    retry,
+    retry_on_condition,
+    retry_testing,
+    set_retry_testing,
+    timer,
+    timer_stats,
+    timer_with_units,
+)
 from .logging import (
     AppendFileHandler,
     JsonFormatter,
@@ -76,12 +90,16 @@ __all__ = [
     "MemorySink",
     "MissingValueError",
     "RecordBatch",
+    "RetryAttempt",
+    "RetryError",
     "Run",
     "RunNotFoundError",
     "RunStateError",
     "RunStoreSink",
     "Sink",
     "StructuredLogger",
+    "Timer",
+    "TimerStats",
     "UndefinedMetricWarning",
     "accuracy",
     "active_run",
@@ -101,7 +119,15 @@ __all__ = [
     "log_result",
     "precision",
     "recall",
+    "reset_timer_stats",
+    "retry",
+    "retry_on_condition",
+    "retry_testing",
+    "set_retry_testing",
     "start_run",
+    "timer",
+    "timer_stats",
+    "timer_with_units",
 ]
 
 # The subpackages, in the order the docs and the command line present them.

@@ -13,10 +13,14 @@ can catch either our class or the builtin they already handle::
     ├── RunStateError(MLInfraError, RuntimeError)    a run used in the wrong state
     ├── RunNotFoundError(MLInfraError, FileNotFoundError)  no run at that path
     ├── CorruptRunError(MLInfraError, ValueError)    a run's run.json is unreadable
+    ├── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
     └── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 __all__ = [
     "CorruptRunError",
@@ -26,6 +30,7 @@ __all__ = [
     "LoggingConfigError",
     "MLInfraError",
     "MissingValueError",
+    "RetryError",
     "RunNotFoundError",
     "RunStateError",
     "UndefinedMetricWarning",
@@ -113,6 +118,35 @@ class CorruptRunError(MLInfraError, ValueError):
     or damaged by something else. (A torn last line of ``metrics.jsonl`` after a
     crash is *not* an error: readers skip and count it.)
     """
+
+
+class RetryError(MLInfraError, RuntimeError):
+    """:func:`~ml_infra_utils.retry_on_condition` gave up: the condition still held.
+
+    Attributes:
+        last_result: what the function returned on the last attempt.
+        attempts: how many attempts were made.
+
+    Examples:
+        >>> err = RetryError("gave up", last_result="pending", attempts=3)
+        >>> err.last_result, err.attempts
+        ('pending', 3)
+    """
+
+    def __init__(
+        self, message: str, *, last_result: object = None, attempts: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.last_result = last_result
+        self.attempts = attempts
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the keyword-only attributes when the error crosses a process
+        # boundary (pickle rebuilds exceptions from ``args`` alone by default).
+        rebuild = functools.partial(
+            RetryError, last_result=self.last_result, attempts=self.attempts
+        )
+        return (rebuild, self.args)
 
 
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``
