@@ -17,13 +17,49 @@ from . import decorators as decorators
 from . import logging as logging
 from . import metrics as metrics
 from . import preprocessing as preprocessing
-from ._errors import InputTypeError, MissingValueError, MLInfraError
+from ._errors import (
+    ConstantInputError,
+    EmptyInputError,
+    InfiniteValueError,
+    InputTypeError,
+    InvalidParameterError,
+    MissingValueError,
+    MLInfraError,
+    NotFittedError,
+    OutOfRangeError,
+    ShapeError,
+)
 from ._version import __version__ as __version__
+from .preprocessing import (
+    MinMaxScaler,
+    StandardScaler,
+    check_data_types,
+    check_missing_values,
+    clip_outliers,
+    normalize,
+    standardize,
+    validate_range,
+)
 
 __all__ = [
+    "ConstantInputError",
+    "EmptyInputError",
+    "InfiniteValueError",
     "InputTypeError",
+    "InvalidParameterError",
     "MLInfraError",
+    "MinMaxScaler",
     "MissingValueError",
+    "NotFittedError",
+    "OutOfRangeError",
+    "ShapeError",
+    "StandardScaler",
+    "check_data_types",
+    "check_missing_values",
+    "clip_outliers",
+    "normalize",
+    "standardize",
+    "validate_range",
 ]
 
 # The subpackages, in the order the docs and the command line present them.
