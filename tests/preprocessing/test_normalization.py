@@ -124,7 +124,10 @@ class TestNormalize:
 
     def test_ints_beyond_the_float_range_raise(self) -> None:
         """An int too large for a float raises, naming it without printing it."""
-        with pytest.raises(InfiniteValueError, match=r"data\[1\] is an int too large for a float \(401 digits\)$"):
+        with pytest.raises(
+            InfiniteValueError,
+            match=r"data\[1\] is an int too large for a float \(401 digits\)$",
+        ):
             normalize([1, 10**400])
 
     @pytest.mark.parametrize(
@@ -181,7 +184,9 @@ class TestNormalize:
             ([1, 2, [3]], r"data\[2\] must be a real number, not list"),
         ],
     )
-    def test_non_numbers_raise_type_error(self, data: list[float], pattern: str) -> None:
+    def test_non_numbers_raise_type_error(
+        self, data: list[float], pattern: str
+    ) -> None:
         """bool, strings and nested lists raise TypeError naming position and type."""
         with pytest.raises(InputTypeError, match=pattern):
             normalize(data)
@@ -228,7 +233,9 @@ class TestStandardize:
     def test_population_std_by_default(self) -> None:
         """ddof=0 divides by n, as scikit-learn and scipy.stats.zscore do."""
         result = standardize([1, 2, 3, 4])
-        assert result == pytest.approx([-1.3416407865, -0.4472135955, 0.4472135955, 1.3416407865])
+        assert result == pytest.approx(
+            [-1.3416407865, -0.4472135955, 0.4472135955, 1.3416407865]
+        )
 
     @given(number_lists.filter(lambda v: len(v) > 1), st.sampled_from([0, 1]))
     def test_matches_numpy(self, values: list[float], ddof: int) -> None:
@@ -252,7 +259,7 @@ class TestStandardize:
         assume(len(set(values)) > 1)
         expected = exact_z(values, ddof)
         result = standardize(values, ddof=ddof)
-        bound = 1e-14 * max(1.0, max(map(abs, expected)))
+        bound = 1e-14 * max(1.0, *map(abs, expected))
         assert max(abs(r - e) for r, e in zip(result, expected, strict=True)) <= bound
 
     @given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=2000))
@@ -276,12 +283,16 @@ class TestStandardize:
     def test_tiny_and_huge_magnitudes(self, scale: float) -> None:
         """Values near the ends of the float range scale without over/underflow."""
         result = standardize([scale * v for v in (1.0, 2.0, 3.0, 4.0)])
-        assert result == pytest.approx([-1.3416407865, -0.4472135955, 0.4472135955, 1.3416407865])
+        assert result == pytest.approx(
+            [-1.3416407865, -0.4472135955, 0.4472135955, 1.3416407865]
+        )
 
     def test_values_spanning_the_float_range(self) -> None:
         """Data from -1.7e308 to 1.7e308 standardizes (their spread overflows)."""
         big = 1.7e308
-        assert standardize([-big, 0.0, big]) == pytest.approx([-1.2247448714, 0.0, 1.2247448714])
+        assert standardize([-big, 0.0, big]) == pytest.approx(
+            [-1.2247448714, 0.0, 1.2247448714]
+        )
 
     def test_cancellation_in_the_sum(self) -> None:
         """[1e16, 1, -1e16] is handled (a naive sum loses the 1)."""
@@ -342,7 +353,9 @@ class TestStandardize:
 
     def test_sum_overflow_of_finite_values_is_fine(self) -> None:
         """Finite values whose sum overflows still standardize."""
-        assert standardize([1.5e308, 1.6e308, 1.7e308]) == pytest.approx([-1.2247448714, 0.0, 1.2247448714])
+        assert standardize([1.5e308, 1.6e308, 1.7e308]) == pytest.approx(
+            [-1.2247448714, 0.0, 1.2247448714]
+        )
 
     def test_ints_and_other_reals(self) -> None:
         """ints, Fractions and Decimals standardize like their float values."""
@@ -414,7 +427,9 @@ class TestClipOutliers:
 
     def test_results_are_floats(self) -> None:
         """Integer input gives float output, as numpy's clip with float bounds."""
-        result = clip_outliers([1, 2, 3, 4, 5], lower_percentile=0, upper_percentile=100)
+        result = clip_outliers(
+            [1, 2, 3, 4, 5], lower_percentile=0, upper_percentile=100
+        )
         assert result == [1.0, 2.0, 3.0, 4.0, 5.0]
         assert all(type(r) is float for r in result)
 
@@ -446,7 +461,9 @@ class TestClipOutliers:
     def test_percentile_between_minus_inf_and_inf_is_undefined(self) -> None:
         """-inf and inf as neighbours leave the median undefined: ValueError."""
         with pytest.raises(InfiniteValueError, match="undefined"):
-            clip_outliers([-math.inf, math.inf], lower_percentile=50, upper_percentile=50)
+            clip_outliers(
+                [-math.inf, math.inf], lower_percentile=50, upper_percentile=50
+            )
 
     def test_equal_percentiles_clip_everything_to_one_value(self) -> None:
         """lower == upper clips every value to that percentile."""
@@ -486,10 +503,18 @@ class TestClipOutliers:
             ([1.0, 10**400], InfiniteValueError, r"too large for a float"),
         ],
     )
-    def test_bad_data(self, data: list[float], error: type[Exception], pattern: str) -> None:
+    def test_bad_data(
+        self, data: list[float], error: type[Exception], pattern: str
+    ) -> None:
         """Empty data, NaN, None, non-numbers and huge ints raise clear errors."""
         with pytest.raises(error, match=pattern):
             clip_outliers(data)
+
+    def test_ints_with_infinities(self) -> None:
+        """ints beside inf and -inf are clipped like floats."""
+        assert clip_outliers(
+            [-math.inf, 1, 2, 3, math.inf], lower_percentile=25, upper_percentile=75
+        ) == [1.0, 1.0, 2.0, 3.0, 3.0]
 
     def test_inf_plus_minus_inf_is_not_missing(self) -> None:
         """Data holding both infinities is clipped, not mistaken for NaN."""
