@@ -162,7 +162,7 @@ class _Scaler:
         if not columns:
             return []
         if two_d:
-            return [list(row) for row in zip(*columns, strict=True)]
+            return list(map(list, zip(*columns, strict=True)))
         return columns[0]
 
     # -------------------------------------------------------------- attributes

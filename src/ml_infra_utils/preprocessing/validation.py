@@ -21,6 +21,7 @@ import types
 import typing
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import compress
 from operator import countOf
 
 from ml_infra_utils._errors import (
@@ -71,11 +72,20 @@ def check_missing_values(data: Iterable[object]) -> list[int]:
         [1]
     """
     values = to_list(data, name="data")
-    if countOf(map(type, values), float) == len(values):
+    # Fast paths in C for numbers: their sum is NaN exactly when some value is
+    # NaN (or inf meets -inf), and adding None, strings or rows raises.
+    try:
         total = sum(values)
-        if total == total:  # NaN only if some value is NaN (or inf meets -inf)
-            return []
-        return [i for i, v in enumerate(values) if v != v]
+        has_nan: bool | None = bool(total != total)
+    except Exception:  # not numbers (or a pandas.NA, whose truth is undefined)
+        has_nan = None
+    if has_nan is False:
+        return []
+    if has_nan:
+        try:
+            return list(compress(range(len(values)), map(math.isnan, values)))
+        except (TypeError, ValueError, OverflowError):  # complex, sNaN, huge ints
+            pass
     if set(map(type, values)) <= _SIMPLE:
         return [i for i, v in enumerate(values) if v is None or v != v]
     return [i for i, v in enumerate(values) if _is_missing(v, i)]
@@ -236,23 +246,26 @@ def check_data_types(
         []
     """
     values = to_list(data, name="data")
+    n = len(values)
     if expected is None:
         if not values:
             return []
         reference = type(values[0])
-        if countOf(map(type, values), reference) == len(values):
+        if countOf(map(type, values), reference) == n:
             return []
         return [i for i, v in enumerate(values) if type(v) is not reference]
     accepted = _flatten_types(expected)
+    if len(accepted) == 1 and countOf(map(type, values), accepted[0]) == n:
+        return []  # exact types: no bool can be among them unless bool is asked for
+    spec = accepted[0] if len(accepted) == 1 else accepted
     bool_ok = any(
         t is bool or (issubclass(bool, t) and t not in _NUMBER_TYPES) for t in accepted
     )
-    if len(accepted) == 1 and countOf(map(type, values), accepted[0]) == len(values):
-        return []  # exact types: no bool can be among them unless bool is asked for
+    if bool_ok or not any(issubclass(bool, t) for t in accepted):
+        return [i for i, v in enumerate(values) if not isinstance(v, spec)]
+    # isinstance lets bools through (they are ints); this check does not.
     return [
-        i
-        for i, v in enumerate(values)
-        if not isinstance(v, accepted) or (type(v) is bool and not bool_ok)
+        i for i, v in enumerate(values) if not isinstance(v, spec) or type(v) is bool
     ]
 
 
