@@ -528,6 +528,17 @@ class TestClipOutliers:
         ]
 
 
+@pytest.mark.parametrize(
+    "func", [normalize, standardize, clip_outliers], ids=lambda f: f.__name__
+)
+def test_numpy_scalars_give_plain_floats(func: object) -> None:
+    """A list of numpy float64 scalars (a float subclass) gives Python floats."""
+    data = [np.float64(1.0), np.float64(3.0), np.float64(2.0)]
+    result = func(data)  # type: ignore[operator]
+    assert [type(r) for r in result] == [float, float, float]
+    assert result == func([1.0, 3.0, 2.0])  # type: ignore[operator]
+
+
 def test_scalers_are_reachable_from_the_documented_module() -> None:
     """ml_infra_utils.preprocessing.normalization also exports the scalers."""
     assert {"MinMaxScaler", "StandardScaler"} <= set(normalization.__all__)

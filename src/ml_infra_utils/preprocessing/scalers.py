@@ -558,18 +558,19 @@ class StandardScaler(_Scaler):
         self, j: int, column: list[float | int], inverse: bool
     ) -> list[float]:
         s = self._scales()[j] if self.with_std else 1.0
+        inv = 1.0 / s  # as in standardize: within an ulp of dividing, and faster
         k, rel = self._shift[j], self._rel[j]
         m = k + rel
         if not self.with_mean:
-            return [x * s for x in column] if inverse else [x / s for x in column]
+            return [x * s for x in column] if inverse else [x * inv for x in column]
         if math.ulp(m) > s * 2.0**-50:
             # Far from 0 relative to the spread: keep both parts of the mean.
             if inverse:
                 return [(z * s + rel) + k for z in column]
-            return [((x - k) - rel) / s for x in column]
+            return [((x - k) - rel) * inv for x in column]
         if inverse:
             return [z * s + m for z in column]
-        return [(x - m) / s for x in column]
+        return [(x - m) * inv for x in column]
 
     @property
     def mean_(self) -> list[float]:
