@@ -291,6 +291,18 @@ class TestStandardScaler:
         with pytest.raises(InfiniteValueError, match="spread of feature 0 overflows"):
             StandardScaler().fit([-1.7e308, 1.7e308, 1.7e308])
 
+    def test_a_failing_chunk_leaves_the_state_unchanged(self) -> None:
+        """A chunk that raises midway through the features changes nothing."""
+        scaler = StandardScaler().fit([[1.0, 2.0], [3.0, 5.0]])
+        before = scaler.to_dict()
+        bad = [[1.0, 1.7e308], [2.0, -1.7e308], [3.0, 1.7e308]]
+        with pytest.raises(InfiniteValueError):
+            scaler.partial_fit(bad)
+        assert scaler.to_dict() == before
+        with pytest.raises(InfiniteValueError):
+            scaler.fit(bad)
+        assert scaler.to_dict() == before
+
     def test_tiny_values_scale(self) -> None:
         """Values near the bottom of the float range keep a proper variance."""
         data = [1e-300, 2e-300, 3e-300, 4e-300]

@@ -71,8 +71,7 @@ class _Scaler:
         if not columns:
             msg = f"Cannot fit a {type(self).__name__} on empty data"
             raise EmptyInputError(msg)
-        self._reset()
-        self._learn(columns)
+        self._learn(columns, fresh=True)
         return self
 
     def partial_fit(self, data: Iterable[float] | Iterable[Sequence[float]]) -> Self:
@@ -84,14 +83,17 @@ class _Scaler:
         """
         columns, _ = self._columns(data)
         if columns:
-            self._learn(columns)
+            self._learn(columns, fresh=False)
         return self
 
-    def _learn(self, columns: list[list[float | int]]) -> None:
-        if self._n_samples:
+    def _learn(self, columns: list[list[float | int]], *, fresh: bool) -> None:
+        # _merge computes the new state completely before it stores any of it,
+        # so a chunk that raises leaves the scaler as it was.
+        seen = 0 if fresh else self._n_samples
+        if seen:
             self._check_width(len(columns))
-        self._merge(columns)
-        self._n_samples += len(columns[0])
+        self._merge(columns, seen)
+        self._n_samples = seen + len(columns[0])
         self._n_features = len(columns)
 
     # -------------------------------------------------------------- applying
@@ -124,8 +126,7 @@ class _Scaler:
         if not columns:
             msg = f"Cannot fit a {type(self).__name__} on empty data"
             raise EmptyInputError(msg)
-        self._reset()
-        self._learn(columns)
+        self._learn(columns, fresh=True)
         return self._shape(self._apply(columns, inverse=False), two_d)
 
     @overload
@@ -282,10 +283,7 @@ class _Scaler:
             )
             raise ShapeError(msg)
 
-    def _reset(self) -> None:
-        raise NotImplementedError  # pragma: no cover
-
-    def _merge(self, columns: list[list[float | int]]) -> None:
+    def _merge(self, columns: list[list[float | int]], seen: int) -> None:
         raise NotImplementedError  # pragma: no cover
 
     def _scale_column(
@@ -379,15 +377,10 @@ class MinMaxScaler(_Scaler):
         self._min: list[float | int] = []
         self._max: list[float | int] = []
 
-    def _reset(self) -> None:
-        self._n_samples = 0
-        self._min = []
-        self._max = []
-
-    def _merge(self, columns: list[list[float | int]]) -> None:
+    def _merge(self, columns: list[list[float | int]], seen: int) -> None:
         lows = [min(c) for c in columns]
         highs = [max(c) for c in columns]
-        if self._n_samples:
+        if seen:
             lows = [min(a, b) for a, b in zip(self._min, lows, strict=True)]
             highs = [max(a, b) for a, b in zip(self._max, highs, strict=True)]
         self._min = lows
@@ -506,15 +499,11 @@ class StandardScaler(_Scaler):
         self._rel: list[float] = []
         self._root: list[float] = []
 
-    def _reset(self) -> None:
-        self._n_samples = 0
-        self._shift, self._rel, self._root = [], [], []
-
-    def _merge(self, columns: list[list[float | int]]) -> None:
-        n_a = self._n_samples
+    def _merge(self, columns: list[list[float | int]], seen: int) -> None:
+        n_a = seen
         n_b = len(columns[0])
         n = n_a + n_b
-        first = not n_a
+        shifts, rels, roots = [], [], []
         for j, column in enumerate(columns):
             k, dm, root, e = moments(tuple(column))
             if e:
@@ -527,22 +516,25 @@ class StandardScaler(_Scaler):
                     )
                     raise InfiniteValueError(msg) from None
                 k, dm = math.ldexp(k, e), math.ldexp(dm, e)
-            if first:
+            if not n_a:
                 k, dm = two_sum(k, dm)
-                self._shift.append(k)
-                self._rel.append(dm)
-                self._root.append(root)
+                shifts.append(k)
+                rels.append(dm)
+                roots.append(root)
                 continue
             # Chan et al.: merge (n_a, mean_a, M2_a) with (n_b, mean_b, M2_b),
-            # means taken relative to the fixed shift so they stay small and
+            # means taken relative to a shift near them so they stay small and
             # exact, and M2 carried as its square root (no over- or underflow).
             delta = ((k - self._shift[j]) + dm) - self._rel[j]
             rel = self._rel[j] + delta * (n_b / n)
             # Keep (shift, rel) canonical: shift the rounded mean, rel the rest.
-            self._shift[j], self._rel[j] = two_sum(self._shift[j], rel)
-            self._root[j] = math.hypot(
-                self._root[j], root, delta * math.sqrt(n_a * n_b / n)
+            shift, rel = two_sum(self._shift[j], rel)
+            shifts.append(shift)
+            rels.append(rel)
+            roots.append(
+                math.hypot(self._root[j], root, delta * math.sqrt(n_a * n_b / n))
             )
+        self._shift, self._rel, self._root = shifts, rels, roots
 
     def _scales(self) -> list[float]:
         n = self._n_samples - self.ddof
