@@ -490,6 +490,7 @@ class TestCommonBehaviour:
             lambda d: d.update(version=2),
             lambda d: d.pop("state"),
             lambda d: d.update(params=[1]),
+            lambda d: d["params"].update(bogus=1),
             lambda d: d["state"].update(n_samples_seen=0),
             lambda d: d["state"].update(n_samples_seen=True),
             lambda d: d["state"].pop("n_samples_seen"),

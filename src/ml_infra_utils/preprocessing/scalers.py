@@ -219,8 +219,9 @@ class _Scaler:
             msg = f"unsupported {cls.__name__} format version {data['version']!r}"
             raise InvalidParameterError(msg)
         params = data["params"]
-        if not isinstance(params, Mapping):
-            msg = f"params must be a dict, got {params!r}"
+        expected = set(cls()._params())
+        if not isinstance(params, Mapping) or set(params) != expected:
+            msg = f"params must be a dict with the keys {sorted(expected)}: {params!r}"
             raise InvalidParameterError(msg)
         scaler = cls(**dict(params))
         state = data["state"]
