@@ -279,6 +279,13 @@ class TestStandardize:
             result = standardize([offset + d for d in (4, 7, 13, 16)])
             assert result == pytest.approx(base, abs=1e-15)
 
+    def test_subnormal_values(self) -> None:
+        """Values below the normal float range (2**-1074 apart) still standardize."""
+        ulp = 5e-324
+        assert standardize([ulp, 2 * ulp, 3 * ulp]) == pytest.approx(
+            [-1.2247448714, 0.0, 1.2247448714]
+        )
+
     @pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
     def test_tiny_and_huge_magnitudes(self, scale: float) -> None:
         """Values near the ends of the float range scale without over/underflow."""

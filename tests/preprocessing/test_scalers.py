@@ -311,6 +311,15 @@ class TestStandardScaler:
             [-1.3416407865, -0.4472135955, 0.4472135955, 1.3416407865]
         )
 
+    @pytest.mark.parametrize("with_mean", [True, False])
+    def test_subnormal_values(self, with_mean: bool) -> None:
+        """A scale whose reciprocal overflows still transforms and inverts."""
+        data = [5e-324, 1e-323, 1.5e-323]
+        scaler = StandardScaler(with_mean=with_mean).fit(data)
+        expected = [-1.0, 0.0, 1.0] if with_mean else [1.0, 2.0, 3.0]
+        assert scaler.transform(data) == pytest.approx(expected, rel=1e-9)
+        assert scaler.inverse_transform(scaler.transform(data)) == data
+
     def test_repr_names_the_options(self) -> None:
         """repr shows the constructor arguments."""
         assert repr(StandardScaler(ddof=1)) == (

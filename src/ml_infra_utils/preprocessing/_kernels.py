@@ -34,6 +34,7 @@ __all__ = [
     "order_statistics",
     "percentile_ranks",
     "raise_beyond_float",
+    "scale_by_power_of_two",
     "two_sum",
     "unit_scale",
 ]
@@ -142,11 +143,17 @@ def moments(
 def _rescaled_moments(
     values: Sequence[float | int], e: int
 ) -> tuple[float, float, float, int]:
-    # Multiplying by a power of two is exact (bar underflow of values that are
-    # negligible next to the spread), and every statistic scales along.
-    factor = math.ldexp(1.0, -e)
-    k, dm, root, _ = moments(tuple([x * factor for x in values]))
+    # Scaling by a power of two is exact (bar underflow of values that are
+    # negligible next to the spread), and every statistic scales along. ldexp
+    # per value, since 2**-e itself may not be a finite float.
+    k, dm, root, _ = moments(scale_by_power_of_two(values, -e))
     return k, dm, root, e
+
+
+def scale_by_power_of_two(values: Sequence[float | int], e: int) -> tuple[float, ...]:
+    """Each value times ``2**e``, exactly unless it under- or overflows."""
+    ldexp = math.ldexp
+    return tuple([ldexp(x, e) for x in values])
 
 
 def two_sum(a: float, b: float) -> tuple[float, float]:

@@ -37,6 +37,7 @@ from ._kernels import (
     order_statistics,
     percentile_ranks,
     raise_beyond_float,
+    scale_by_power_of_two,
     unit_scale,
 )
 from .scalers import MinMaxScaler, StandardScaler
@@ -185,8 +186,7 @@ def standardize(data: Iterable[float], *, ddof: int = 0) -> list[float]:
     # ulp from the quotient, far below the error numpy's mean already carries.
     inv = 1.0 / s
     if e:  # huge or tiny values: work on the scaled data the moments describe
-        f = math.ldexp(1.0, -e)
-        return [(x * f - m) * inv for x in values]
+        return [(x - m) * inv for x in scale_by_power_of_two(values, -e)]
     if math.ulp(m) > s * 2.0**-50:
         # The mean is far from 0 relative to the spread: subtract its two parts
         # separately so its rounding to a float does not reach the z-scores.

@@ -555,12 +555,19 @@ class StandardScaler(_Scaler):
         k, rel = self._shift[j], self._rel[j]
         m = k + rel
         if not self.with_mean:
-            return [x * s for x in column] if inverse else [x * inv for x in column]
-        if math.ulp(m) > s * 2.0**-50:
-            # Far from 0 relative to the spread: keep both parts of the mean.
+            if inverse:
+                return [x * s for x in column]
+            return (
+                [x / s for x in column]
+                if inv == math.inf
+                else [x * inv for x in column]
+            )
+        if math.ulp(m) > s * 2.0**-50 or inv == math.inf:
+            # Far from 0 relative to the spread (or subnormal: 1/s overflows):
+            # keep both parts of the mean, and divide.
             if inverse:
                 return [(z * s + rel) + k for z in column]
-            return [((x - k) - rel) * inv for x in column]
+            return [((x - k) - rel) / s for x in column]
         if inverse:
             return [z * s + m for z in column]
         return [(x - m) * inv for x in column]
