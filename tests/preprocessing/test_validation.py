@@ -63,6 +63,20 @@ class TestCheckMissingValues:
         """None and NaN of every numeric type (Decimal and numpy too) are missing."""
         assert check_missing_values([1.0, missing, "x"]) == [1]
 
+    @pytest.mark.parametrize(
+        "data",
+        [
+            [1.0, complex(math.nan, 0), 2],
+            [Decimal(1), Decimal("NaN"), Decimal(2)],
+            [Decimal(1), Decimal("sNaN"), Decimal(2)],
+            [1.0, math.nan, 10**400],
+        ],
+        ids=["complex", "decimal", "signalling", "huge-int"],
+    )
+    def test_numbers_that_are_not_floats(self, data: list[object]) -> None:
+        """NaN among complex, Decimal or huge int values is found at its position."""
+        assert check_missing_values(data) == [1]
+
     def test_pandas_missing_values(self) -> None:
         """pandas.NA and pandas.NaT are missing."""
         pd = pytest.importorskip("pandas")
