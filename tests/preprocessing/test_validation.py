@@ -55,7 +55,7 @@ class TestCheckMissingValues:
             Decimal("NaN"),
             Decimal("sNaN"),
             complex(math.nan, 0),
-            np.datetime64("NaT"),
+            np.datetime64("NaT", "ns"),
         ],
         ids=repr,
     )
