@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ml_infra_utils import InputTypeError, MissingValueError
-from ml_infra_utils._sequences import as_labels, as_reals, to_list
+from ml_infra_utils import InputTypeError, MissingValueError, ShapeError
+from ml_infra_utils._sequences import as_labels, as_real_columns, as_reals, to_list
 
 
 class TestToList:
@@ -186,3 +186,77 @@ def test_errors_pickle_under_their_public_name() -> None:
     err = pickle.loads(pickle.dumps(MissingValueError("x")))
     assert type(err) is MissingValueError
     assert repr(MissingValueError).startswith("<class 'ml_infra_utils.")
+
+
+class TestToListDataFrame:
+    def test_dataframe_becomes_rows(self) -> None:
+        """A DataFrame iterates over column labels; to_list gives its rows instead."""
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+        assert to_list(frame) == [[1.0, 3.0], [2.0, 4.0]]
+
+
+class TestAsRealsFastPaths:
+    @given(st.lists(st.integers()))
+    def test_int_lists_are_returned_as_is(self, values: list[int]) -> None:
+        """A list of ints needs no conversion and is not copied."""
+        assert as_reals(values) is values
+
+    def test_float_lists_are_returned_as_is(self) -> None:
+        """A list of floats is checked in C and returned without a copy."""
+        values = [1.5, math.inf, -math.inf]
+        assert as_reals(values) is values
+
+
+class TestAsRealColumns:
+    def test_flat_data_is_one_column(self) -> None:
+        """A flat sequence is a single column, flagged as 1-D."""
+        assert as_real_columns((1, 2.5)) == ([[1, 2.5]], False)
+
+    def test_rows_become_columns(self) -> None:
+        """Rows of lists, tuples or numpy arrays are transposed into columns."""
+        expected = ([[1.0, 3.0], [2.0, 4.0]], True)
+        assert as_real_columns([[1.0, 2.0], [3.0, 4.0]]) == expected
+        assert as_real_columns([(1.0, 2.0), (3.0, 4.0)]) == expected
+        assert as_real_columns(np.array([[1.0, 2.0], [3.0, 4.0]])) == expected
+        assert (
+            as_real_columns([np.array([1.0, 2.0]), array.array("d", [3, 4])])
+            == expected
+        )
+
+    def test_empty_input(self) -> None:
+        """No rows: no columns."""
+        assert as_real_columns([]) == ([], False)
+
+    def test_other_reals_are_converted_per_column(self) -> None:
+        """Fractions and Decimals in a column become floats."""
+        assert as_real_columns([[Fraction(1, 2), 1], [Decimal("0.25"), 2]]) == (
+            [[0.5, 0.25], [1, 2]],
+            True,
+        )
+
+    def test_first_bad_value_in_reading_order(self) -> None:
+        """Of several bad values, the first by row then column is named."""
+        with pytest.raises(MissingValueError, match=r"^data\[1\]\[2\] is None"):
+            as_real_columns([[1, 2, 3], [4, 5, None], [None, 7, 8]])
+        with pytest.raises(InputTypeError, match=r"^x\[0\]\[1\] must be a real number"):
+            as_real_columns([[1, "a"], [math.nan, 2]], name="x")
+
+    @pytest.mark.parametrize(
+        ("data", "error", "pattern"),
+        [
+            ([[1, 2], [3]], ShapeError, r"data\[0\] has 2 values, data\[1\] has 1"),
+            ([[], []], ShapeError, r"data\[0\] is an empty row"),
+            ([[1, 2], 3], InputTypeError, r"data\[1\] must be a row of values"),
+            ([[1, 2], "ab"], InputTypeError, r"data\[1\] must be a row of values"),
+            (
+                [[1, 2], {1: 2}],
+                InputTypeError,
+                r"data\[1\] must be an ordered sequence",
+            ),
+        ],
+    )
+    def test_bad_rows(self, data: object, error: type[Exception], pattern: str) -> None:
+        """Ragged, empty or non-sequence rows raise clear errors."""
+        with pytest.raises(error, match=pattern):
+            as_real_columns(data)

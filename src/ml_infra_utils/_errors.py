@@ -13,6 +13,12 @@ can catch either our class or the builtin they already handle::
     ├── RunStateError(MLInfraError, RuntimeError)    a run used in the wrong state
     ├── RunNotFoundError(MLInfraError, FileNotFoundError)  no run at that path
     ├── CorruptRunError(MLInfraError, ValueError)    a run's run.json is unreadable
+    ├── EmptyInputError(MLInfraError, ValueError)    no values where some are needed
+    ├── ConstantInputError(MLInfraError, ValueError) all values identical: no spread
+    ├── InfiniteValueError(MLInfraError, ValueError) inf where finite values are needed
+    ├── ShapeError(MLInfraError, ValueError)         ragged rows, wrong column count
+    ├── NotFittedError(MLInfraError, ValueError, AttributeError)  scaler not fitted
+    ├── OutOfRangeError(MLInfraError, ValueError)    values outside validate_range
     ├── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
     └── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
 """
@@ -23,16 +29,22 @@ import functools
 from typing import Any
 
 __all__ = [
+    "ConstantInputError",
     "CorruptRunError",
+    "EmptyInputError",
+    "InfiniteValueError",
     "InputTypeError",
     "InvalidParameterError",
     "LengthMismatchError",
     "LoggingConfigError",
     "MLInfraError",
     "MissingValueError",
+    "NotFittedError",
+    "OutOfRangeError",
     "RetryError",
     "RunNotFoundError",
     "RunStateError",
+    "ShapeError",
     "UndefinedMetricWarning",
 ]
 
@@ -147,6 +159,60 @@ class RetryError(MLInfraError, RuntimeError):
             RetryError, last_result=self.last_result, attempts=self.attempts
         )
         return (rebuild, self.args)
+
+
+class EmptyInputError(MLInfraError, ValueError):
+    """The input holds no values, but the computation needs at least one.
+
+    Raised, e.g., as ``"Cannot normalize empty data"``.
+    """
+
+
+class ConstantInputError(MLInfraError, ValueError):
+    """All values are identical, so a spread-based scaling is undefined.
+
+    Raised, e.g., as ``"All values are identical, cannot normalize"``: min-max
+    scaling divides by the range and z-scores by the standard deviation, both 0.
+    """
+
+
+class InfiniteValueError(MLInfraError, ValueError):
+    """The input holds ``inf`` or ``-inf`` where the computation needs finite values.
+
+    The message names the argument and the first infinite position. (NaN and
+    ``None`` raise :class:`MissingValueError` instead.)
+    """
+
+
+class ShapeError(MLInfraError, ValueError):
+    """2-D input whose shape does not fit: ragged rows, or a number of columns
+    other than the one a scaler was fitted on.
+    """
+
+
+class NotFittedError(MLInfraError, ValueError, AttributeError):
+    """A scaler was asked to transform (or for a fitted attribute) before fitting.
+
+    Like scikit-learn's ``NotFittedError`` it is both a :class:`ValueError` and an
+    :class:`AttributeError`, so ``hasattr(scaler, "mean_")`` is ``False`` on an
+    unfitted scaler and ``except ValueError`` keeps working.
+    """
+
+
+class OutOfRangeError(MLInfraError, ValueError):
+    """Values fall outside the range :func:`~ml_infra_utils.validate_range` allows.
+
+    Attributes:
+        positions: The positions of every value outside the range, in order.
+    """
+
+    def __init__(self, message: str, positions: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.positions: list[int] = [] if positions is None else positions
+
+    def __reduce__(self) -> tuple[type[OutOfRangeError], tuple[str, list[int]]]:
+        # Keep the positions when the error crosses a process boundary.
+        return type(self), (str(self), self.positions)
 
 
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``

@@ -20,11 +20,18 @@ import math
 import numbers
 from collections.abc import Hashable, Iterable, Mapping, Set
 from decimal import Decimal
+from operator import countOf, itemgetter
 from typing import Any
 
-from ._errors import InputTypeError, MissingValueError
+from ._errors import InputTypeError, MissingValueError, ShapeError
 
-__all__ = ["as_labels", "as_reals", "check_distinct_labels", "to_list"]
+__all__ = [
+    "as_labels",
+    "as_real_columns",
+    "as_reals",
+    "check_distinct_labels",
+    "to_list",
+]
 
 # Types whose elements pass as real numbers without conversion.
 _PLAIN_REALS = frozenset({float, int})
@@ -40,7 +47,9 @@ def to_list(data: object, *, name: str = "data") -> list[Any]:
     """Materialise *data* once as a list (the input itself when it is a list).
 
     Args:
-        data: A finite, ordered iterable, or an object with ``tolist()``.
+        data: A finite, ordered iterable, or an object with ``tolist()`` (numpy
+            arrays, pandas Series) or ``to_numpy()`` (pandas DataFrames, whose
+            rows become lists).
         name: The argument name used in error messages.
 
     Returns:
@@ -68,8 +77,13 @@ values, not a str
         msg = f"{name} must be an ordered sequence, not a {_describe(data)}"
         raise InputTypeError(msg)
     tolist = getattr(data, "tolist", None)
+    if not callable(tolist):
+        # A DataFrame iterates over its column labels: go through its values.
+        to_numpy = getattr(data, "to_numpy", None)
+        if callable(to_numpy):
+            tolist = getattr(to_numpy(), "tolist", None)
     if callable(tolist):
-        # numpy arrays and pandas Series: one C-level conversion to Python objects.
+        # numpy arrays and pandas objects: one C-level conversion to Python objects.
         result = tolist()
         if not isinstance(result, list):
             msg = f"{name} must be a sequence of values, not a 0-d {_describe(data)}"
@@ -95,6 +109,9 @@ def as_reals(data: object, *, name: str = "data") -> list[float | int]:
     ``int`` and ``float`` pass through unchanged; other real types (``Fraction``,
     ``Decimal``, numpy scalars) become ``float`` (integral ones ``int``).
     Infinities pass through: each function documents what it does with them.
+    A list of plain numbers is returned as is (no copy), after C-level checks
+    only: one pass over the element types and one ``sum`` that is NaN exactly
+    when an element is NaN (or ``inf`` meets ``-inf``).
 
     Raises:
         InputTypeError: For a bad container (see :func:`to_list`) or an element
@@ -111,11 +128,15 @@ def as_reals(data: object, *, name: str = "data") -> list[float | int]:
 missing values are not allowed here
     """
     values = to_list(data, name=name)
+    n = len(values)
+    if countOf(map(type, values), float) == n:
+        total = sum(values)
+        if total != total:
+            _raise_first_nan(values, name)
+        return values
     kinds = set(map(type, values))
     if kinds <= _PLAIN_REALS:
         if float in kinds:
-            # One C-level pass: the sum is NaN only when some element is NaN (or
-            # inf meets -inf), so the element-wise search runs only then.
             try:
                 total = sum(values)
             except OverflowError:  # an int too large for a float meets a float
@@ -218,3 +239,94 @@ def _raise_first_bad_label(values: list[Any], name: str) -> None:
         if _is_nan_label(value):
             msg = f"{name}[{i}] is NaN; missing labels are not allowed"
             raise MissingValueError(msg)
+
+
+def as_real_columns(
+    data: object, *, name: str = "data"
+) -> tuple[list[list[float | int]], bool]:
+    """Materialise 1-D or 2-D numeric input as a list of validated columns.
+
+    2-D input is a sequence of equal-length rows (lists, tuples, numpy rows, a
+    2-D numpy array, a pandas DataFrame); anything else is 1-D and becomes one
+    column. Every value is checked as :func:`as_reals` checks it, and an error
+    names the first bad value in row-major order, e.g. ``data[3][1]``.
+
+    Returns:
+        ``(columns, two_d)``: the columns as lists, and whether the input was
+        2-D. Empty input gives ``([], False)``.
+
+    Raises:
+        ShapeError: For rows of different lengths, or empty rows.
+        InputTypeError: For a bad container, a row that is not a sequence, or a
+            value that is not a real number.
+        MissingValueError: For ``None`` or NaN.
+
+    Examples:
+        >>> as_real_columns([[1, 2.5], [3, 4.5]])
+        ([[1, 3], [2.5, 4.5]], True)
+        >>> as_real_columns([1, 2])
+        ([[1, 2]], False)
+        >>> as_real_columns([[1, 2], [3]])
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.ShapeError: data must be rows of equal length: data[0] \
+has 2 values, data[1] has 1
+    """
+    rows = to_list(data, name=name)
+    if not rows:
+        return [], False
+    if not _is_row(rows[0]):
+        return [as_reals(rows, name=name)], False
+    rows = _as_rows(rows, name)
+    width = len(rows[0])
+    if width == 0:
+        msg = f"{name}[0] is an empty row; each row needs at least one value"
+        raise ShapeError(msg)
+    if countOf(map(len, rows), width) != len(rows):
+        i = next(i for i, row in enumerate(rows) if len(row) != width)
+        msg = (
+            f"{name} must be rows of equal length: {name}[0] has {width} "
+            f"values, {name}[{i}] has {len(rows[i])}"
+        )
+        raise ShapeError(msg)
+    columns: list[list[Any]] = [list(map(itemgetter(j), rows)) for j in range(width)]
+    bad = []
+    for j, column in enumerate(columns):
+        try:
+            columns[j] = as_reals(column, name=name)
+        except (InputTypeError, MissingValueError):
+            bad.append(j)
+    if bad:
+        # Report the first bad value in reading order, named by row and column.
+        for i, row in enumerate(rows):
+            for j in bad:
+                _real(row[j], j, f"{name}[{i}]")
+        msg = "a bad column without a bad value"  # pragma: no cover
+        raise AssertionError(msg)  # pragma: no cover
+    return columns, True
+
+
+def _is_row(value: object) -> bool:
+    if isinstance(value, list | tuple):
+        return True
+    return isinstance(value, Iterable) and not isinstance(
+        value, str | bytes | bytearray | numbers.Number | Decimal
+    )
+
+
+def _as_rows(rows: list[Any], name: str) -> list[Any]:
+    if countOf(map(type, rows), list) == len(rows):
+        return rows
+    result = []
+    for i, row in enumerate(rows):
+        if isinstance(row, list | tuple):
+            result.append(row)
+        elif _is_row(row):
+            result.append(to_list(row, name=f"{name}[{i}]"))
+        else:
+            msg = (
+                f"{name}[{i}] must be a row of values like {name}[0], "
+                f"not {_describe(row)} ({row!r})"
+            )
+            raise InputTypeError(msg)
+    return result
