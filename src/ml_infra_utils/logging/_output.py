@@ -99,14 +99,18 @@ class AppendFile:
 class StreamWriter:
     """A text stream shared by several loggers: write + flush under one lock.
 
-    The stream is the caller's: :meth:`close` leaves it open.
+    The lock is reentrant (as ``logging.Handler``'s): a signal handler that logs
+    to the same stream while the main thread is inside :meth:`write` (SIGALRM,
+    SIGTERM, a SIGUSR1 "dump state" handler) writes its line instead of
+    deadlocking on a lock its own thread holds. The stream is the caller's:
+    :meth:`close` leaves it open.
     """
 
     __slots__ = ("_lock", "stream")
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def write(self, line: str) -> None:
         """Write *line* in one ``write`` call and flush it, atomically."""
