@@ -397,3 +397,25 @@ class TestErrors:
         """Weights of the wrong length, all zero, non-finite or not numbers."""
         with pytest.raises(error, match=match):
             m.f1_score([0, 1], [1, 1], sample_weight=weights)
+
+
+class TestPandasNA:
+    """pandas.NA (nullable Int64, string, boolean dtypes) is a missing label."""
+
+    @pytest.mark.parametrize("dtype", ["Int64", "string", "boolean"])
+    def test_na_label_raises_missing_value_error(self, dtype: str) -> None:
+        """NA among the labels: MissingValueError naming it, never a raw TypeError."""
+        pd = pytest.importorskip("pandas")
+        values = {"Int64": [1, None], "string": ["a", None], "boolean": [True, None]}
+        labels = pd.Series(values[dtype], dtype=dtype)
+        predictions = labels.fillna(labels.iloc[0]).tolist()
+        with pytest.raises(MissingValueError, match=r"^labels\[1\] is <NA>"):
+            m.accuracy(predictions, labels)
+        with pytest.raises(MissingValueError, match=r"^labels\[1\] is <NA>"):
+            m.f1_score(predictions, labels, average="macro", sample_weight=[1.0, 2.0])
+
+    def test_na_prediction_raises_missing_value_error(self) -> None:
+        """NA among the predictions of ConfusionCounts.update names its position."""
+        pd = pytest.importorskip("pandas")
+        with pytest.raises(MissingValueError, match=r"^predictions\[0\] is <NA>"):
+            m.ConfusionCounts().update([pd.NA, 1], [0, 1])

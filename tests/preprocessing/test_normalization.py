@@ -6,6 +6,7 @@ import array
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -549,3 +550,11 @@ def test_numpy_scalars_give_plain_floats(func: object) -> None:
 def test_scalers_are_reachable_from_the_documented_module() -> None:
     """ml_infra_utils.preprocessing.normalization also exports the scalers."""
     assert {"MinMaxScaler", "StandardScaler"} <= set(normalization.__all__)
+
+
+@pytest.mark.parametrize("function", [normalize, standardize, clip_outliers])
+def test_pandas_na_is_a_missing_value(function: Any) -> None:
+    """A nullable Series with NA: MissingValueError (a ValueError), not a TypeError."""
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(MissingValueError, match=r"^data\[1\] is <NA>"):
+        function(pd.Series([1, None, 3], dtype="Int64"))

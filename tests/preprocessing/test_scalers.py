@@ -446,6 +446,15 @@ class TestCommonBehaviour:
             with pytest.raises(error, match=pattern):
                 fitted.transform(data)
 
+    def test_pandas_na_is_a_missing_value(self, cls: type[MinMaxScaler]) -> None:
+        """NA in a nullable column: MissingValueError naming row and column."""
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame(
+            {"a": [1.0, 2.0], "b": pd.Series([1, None], dtype="Int64")}
+        )
+        with pytest.raises(MissingValueError, match=r"^data\[1\]\[1\] is <NA>"):
+            cls().fit(frame)
+
     def test_numpy_and_pandas_input(self, cls: type[MinMaxScaler]) -> None:
         """2-D numpy arrays, lists of numpy rows and DataFrames are accepted."""
         pd = pytest.importorskip("pandas")

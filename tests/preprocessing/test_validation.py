@@ -320,3 +320,19 @@ class TestCheckDataTypes:
         """numpy arrays convert to Python scalars; generators are read once."""
         assert check_data_types(np.array([1.0, 2.0]), expected=float) == []
         assert check_data_types((x for x in [1, "a"]), expected=int) == [1]
+
+
+class TestPandasNA:
+    """pandas.NA is a missing value for the checks as for every other function."""
+
+    def test_check_missing_values_finds_na(self) -> None:
+        """NA and NaT are reported, in lists and in nullable Series."""
+        pd = pytest.importorskip("pandas")
+        assert check_missing_values([1, pd.NA, pd.NaT, 2]) == [1, 2]
+        assert check_missing_values(pd.Series([1, None, 3], dtype="Int64")) == [1]
+
+    def test_validate_range_refuses_na(self) -> None:
+        """validate_range: NA raises MissingValueError naming the position."""
+        pd = pytest.importorskip("pandas")
+        with pytest.raises(MissingValueError, match=r"^data\[1\] is <NA>"):
+            validate_range(pd.Series([1, None], dtype="Int64"), min_value=0)

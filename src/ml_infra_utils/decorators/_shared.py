@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-import reprlib
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
 from ml_infra_utils._errors import InputTypeError
+
+# Reports and give-up notes show values as repr() does, but bounded (a function
+# may return a million-element list, or an int too long for repr).
+from ml_infra_utils._repr import short_repr
 
 __all__ = [
     "Emitter",
@@ -43,27 +46,6 @@ class Emitter(Protocol):
     """Writes one report line given a %-style format and its arguments."""
 
     def __call__(self, fmt: str, /, *args: object) -> None: ...
-
-
-# Reports and give-up notes show values the way repr() does, but bounded: a
-# function may return a million-element list or raise with a huge message.
-_REPR = reprlib.Repr()
-_REPR.maxstring = 120
-_REPR.maxother = 200
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
-
-
-def short_repr(value: object) -> str:
-    """``repr(value)``, shortened to at most a couple of hundred characters.
-
-    Examples:
-        >>> short_repr(ValueError("x"))
-        "ValueError('x')"
-        >>> short_repr(list(range(100)))
-        '[0, 1, 2, 3, 4, 5, 6, 7, ...]'
-    """
-    # reprlib also survives a __repr__ that raises: "<Cls instance at 0x...>".
-    return _REPR.repr(value)
 
 
 def make_emitter(report: object, level: object, *, what: str) -> Emitter | None:

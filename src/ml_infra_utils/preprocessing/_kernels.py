@@ -27,7 +27,6 @@ __all__ = [
     "all_floats",
     "check_ddof",
     "check_feature_range",
-    "check_flag",
     "lerp_values",
     "linear_percentile",
     "moments",
@@ -346,11 +345,3 @@ def check_ddof(ddof: object) -> int:
         msg = f"ddof must be an int >= 0, got {ddof!r}"
         raise InvalidParameterError(msg)
     return ddof
-
-
-def check_flag(name: str, flag: object) -> bool:
-    """Validate a boolean option."""
-    if not isinstance(flag, bool):
-        msg = f"{name} must be True or False, got {flag!r}"
-        raise InputTypeError(msg)
-    return flag

@@ -33,12 +33,11 @@ from ml_infra_utils._errors import (
     NotFittedError,
     ShapeError,
 )
-from ml_infra_utils._sequences import as_real_columns
+from ml_infra_utils._sequences import as_real_columns, check_flag
 
 from ._kernels import (
     check_ddof,
     check_feature_range,
-    check_flag,
     lerp_values,
     moments,
     two_sum,

@@ -20,7 +20,6 @@ import numbers
 import types
 import typing
 from collections.abc import Iterable
-from decimal import Decimal
 from itertools import compress
 from operator import countOf
 
@@ -29,9 +28,7 @@ from ml_infra_utils._errors import (
     InvalidParameterError,
     OutOfRangeError,
 )
-from ml_infra_utils._sequences import as_reals, to_list
-
-from ._kernels import check_flag
+from ml_infra_utils._sequences import as_reals, check_flag, is_missing, to_list
 
 __all__ = ["check_data_types", "check_missing_values", "validate_range"]
 
@@ -51,8 +48,9 @@ def check_missing_values(data: Iterable[object]) -> list[int]:
 
     NaN is recognised as a ``float``, ``Decimal`` (quiet or signalling),
     ``complex`` or numpy scalar, and any other object that is unequal to itself
-    (pandas ``NA`` and ``NaT`` included). Strings such as ``"nan"`` or ``""``
-    are values, not missing. Runs at C speed for plain float data.
+    (pandas ``NA`` and ``NaT`` included): the same rule by which every other
+    function of the package refuses missing values. Strings such as ``"nan"``
+    or ``""`` are values, not missing. Runs at C speed for plain float data.
 
     Args:
         data: A flat finite iterable of values of any type.
@@ -92,32 +90,13 @@ def check_missing_values(data: Iterable[object]) -> list[int]:
 
 
 def _is_missing(value: object, i: int) -> bool:
-    if value is None:
-        return True
     if isinstance(value, list | tuple):
         msg = (
             f"data[{i}] is a {type(value).__name__}; check_missing_values takes a "
             "flat sequence of values (check 2-D data row by row or column by column)"
         )
         raise InputTypeError(msg)
-    if isinstance(value, Decimal):
-        return value.is_nan()  # also a signalling NaN, which != would raise on
-    try:
-        unequal: object = value != value
-    except Exception:  # an object that cannot even compare is a value
-        return False
-    return _truth(unequal, value)
-
-
-def _truth(unequal: object, value: object) -> bool:
-    if unequal is True or unequal is False:
-        return unequal
-    if unequal is value:  # pandas.NA: comparisons return NA itself
-        return True
-    try:
-        return bool(unequal)  # numpy.bool_
-    except Exception:  # e.g. an array element compares element-wise: a value
-        return False
+    return is_missing(value)
 
 
 def validate_range(
