@@ -185,6 +185,7 @@ def as_reals(data: object, *, name: str = "data") -> list[float | int]:
         InputTypeError: For a bad container (see :func:`to_list`) or an element
             that is not a real number; ``bool`` is not accepted as a number.
         MissingValueError: For ``None`` or NaN, naming the first position.
+        InfiniteValueError: For a value a float cannot hold (``Fraction(10**400)``).
 
     Examples:
         >>> as_reals((1, 2.5))
@@ -338,6 +339,7 @@ def as_real_columns(
         InputTypeError: For a bad container, a row that is not a sequence, or a
             value that is not a real number.
         MissingValueError: For ``None`` or NaN.
+        InfiniteValueError: For a value a float cannot hold (``Fraction(10**400)``).
 
     Examples:
         >>> as_real_columns([[1, 2.5], [3, 4.5]])
@@ -372,7 +374,7 @@ has 2 values, data[1] has 1
     for j, column in enumerate(columns):
         try:
             columns[j] = as_reals(column, name=name)
-        except (InputTypeError, MissingValueError):
+        except (InputTypeError, MissingValueError, InfiniteValueError):
             bad.append(j)
     if bad:
         # Report the first bad value in reading order, named by row and column.

@@ -558,3 +558,30 @@ def test_pandas_na_is_a_missing_value(function: Any) -> None:
     pd = pytest.importorskip("pandas")
     with pytest.raises(MissingValueError, match=r"^data\[1\] is <NA>"):
         function(pd.Series([1, None, 3], dtype="Int64"))
+
+
+class TestValuesBeyondTheFloatRange:
+    """Huge ints and Fractions: the package's error, naming argument and position."""
+
+    @pytest.mark.parametrize("function", [normalize, standardize, clip_outliers])
+    def test_an_int_too_long_for_str_is_an_infinite_value_error(
+        self, function: Any
+    ) -> None:
+        """10**5000 (str() refuses it): InfiniteValueError, not a raw ValueError."""
+        with pytest.raises(
+            InfiniteValueError,
+            match=r"^data\[1\] is an int too large for a float \(5001 digits\)$",
+        ):
+            function([1, 10**5000, 2])
+        with pytest.raises(InfiniteValueError, match=r"^data\[0\] is an int too"):
+            function([-(10**5000), 1.5])
+
+    @pytest.mark.parametrize("function", [normalize, standardize, clip_outliers])
+    def test_a_fraction_beyond_floats_is_an_infinite_value_error(
+        self, function: Any
+    ) -> None:
+        """Fraction(10**400) gives InfiniteValueError naming it, not OverflowError."""
+        with pytest.raises(
+            InfiniteValueError, match=r"^data\[1\] is a Fraction too large for a float"
+        ):
+            function([1, Fraction(10**400), 2])

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -425,6 +426,16 @@ class TestCommonBehaviour:
             ([1.0, -math.inf], InfiniteValueError, r"data\[1\] is -inf"),
             ([[1, 2], [10**400, 4]], InfiniteValueError, r"data\[1\]\[0\] is an int"),
             ([[1.0, 2], [10**400, 4]], InfiniteValueError, r"data\[1\]\[0\] is an int"),
+            (
+                [[1.0, 2], [10**5000, 4]],
+                InfiniteValueError,
+                r"data\[1\]\[0\] is an int too large for a float \(5001 digits\)",
+            ),
+            (
+                [[1, 2], [3, Fraction(10**400)]],
+                InfiniteValueError,
+                r"data\[1\]\[1\] is a Fraction too large for a float",
+            ),
             ([[1, 2], 3], InputTypeError, r"data\[1\] must be a row of values"),
             ([[]], ShapeError, r"data\[0\] is an empty row"),
         ],

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ml_infra_utils import (
+    InfiniteValueError,
     InputTypeError,
     InvalidParameterError,
     MissingValueError,
@@ -336,3 +337,27 @@ class TestPandasNA:
         pd = pytest.importorskip("pandas")
         with pytest.raises(MissingValueError, match=r"^data\[1\] is <NA>"):
             validate_range(pd.Series([1, None], dtype="Int64"), min_value=0)
+
+
+class TestHugeValuesInMessages:
+    """Messages of validate_range never fail to build, whatever the values."""
+
+    def test_an_int_too_long_for_repr_is_reported_by_its_size(self) -> None:
+        """An out-of-range 10**5000 gives OutOfRangeError, not a raw ValueError."""
+        with pytest.raises(
+            OutOfRangeError, match=r"data\[0\] = <int with 5001 digits>"
+        ) as caught:
+            validate_range([10**5000, 1], max_value=1)
+        assert caught.value.positions == [0]
+
+    def test_huge_bounds_are_shown_bounded(self) -> None:
+        """Bounds too long for repr() appear by their size in the message."""
+        with pytest.raises(InvalidParameterError, match=r"<int with 5001 digits> >"):
+            validate_range([1], min_value=10**5000, max_value=1)
+        with pytest.raises(OutOfRangeError, match=r"outside \[<int with 5001"):
+            validate_range([1], min_value=10**5000)
+
+    def test_a_fraction_beyond_floats_is_an_infinite_value_error(self) -> None:
+        """Fraction(10**400) names its position instead of a raw OverflowError."""
+        with pytest.raises(InfiniteValueError, match=r"^data\[0\] is a Fraction"):
+            validate_range([Fraction(10**400)], max_value=1)

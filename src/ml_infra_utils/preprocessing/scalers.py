@@ -21,7 +21,6 @@ A scaler is not safe to *fit* from several threads at once; once fitted,
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Self, overload
 
@@ -33,9 +32,12 @@ from ml_infra_utils._errors import (
     NotFittedError,
     ShapeError,
 )
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils._sequences import as_real_columns, check_flag
 
 from ._kernels import (
+    FLOAT_MAX,
+    beyond_float_error,
     check_ddof,
     check_feature_range,
     lerp_values,
@@ -47,7 +49,6 @@ from ._kernels import (
 __all__ = ["MinMaxScaler", "StandardScaler"]
 
 _FORMAT_VERSION = 1
-_MAX = sys.float_info.max
 
 
 class _Scaler:
@@ -211,16 +212,20 @@ class _Scaler:
         if set(data) != keys or data["type"] != cls.__name__:
             msg = (
                 f"not a saved {cls.__name__}: expected the keys {sorted(keys)} "
-                f"with type {cls.__name__!r}, got {dict(data)!r}"
+                f"with type {cls.__name__!r}, got {short_repr(dict(data))}"
             )
             raise InvalidParameterError(msg)
         if data["version"] != _FORMAT_VERSION:
-            msg = f"unsupported {cls.__name__} format version {data['version']!r}"
+            version = short_repr(data["version"])
+            msg = f"unsupported {cls.__name__} format version {version}"
             raise InvalidParameterError(msg)
         params = data["params"]
         expected = set(cls()._params())
         if not isinstance(params, Mapping) or set(params) != expected:
-            msg = f"params must be a dict with the keys {sorted(expected)}: {params!r}"
+            msg = (
+                f"params must be a dict with the keys {sorted(expected)}: "
+                f"{short_repr(params)}"
+            )
             raise InvalidParameterError(msg)
         scaler = cls(**dict(params))
         state = data["state"]
@@ -232,17 +237,21 @@ class _Scaler:
         expected = {"n_samples_seen", *self._state_keys}
         if not isinstance(state, Mapping) or set(state) != expected:
             msg = (
-                f"state must be a dict with the keys {sorted(expected)}, got {state!r}"
+                f"state must be a dict with the keys {sorted(expected)}, "
+                f"got {short_repr(state)}"
             )
             raise InvalidParameterError(msg)
         n = state["n_samples_seen"]
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            msg = f"n_samples_seen must be an int >= 1, got {n!r}"
+            msg = f"n_samples_seen must be an int >= 1, got {short_repr(n)}"
             raise InvalidParameterError(msg)
         lists = {key: _float_list(key, state[key]) for key in self._state_keys}
         widths = {len(v) for v in lists.values()}
         if len(widths) != 1 or 0 in widths:
-            msg = f"the state lists must be non-empty and of one length, got {state!r}"
+            msg = (
+                "the state lists must be non-empty and of one length, "
+                f"got {short_repr(state)}"
+            )
             raise InvalidParameterError(msg)
         self._set_state(lists)
         self._n_samples = n
@@ -260,7 +269,7 @@ class _Scaler:
             except OverflowError:  # an int too large for a float among floats
                 total = math.inf
             if total - total != 0 or (
-                type(total) is int and max(map(abs, column)) > _MAX
+                type(total) is int and max(map(abs, column)) > FLOAT_MAX
             ):
                 bad.append(j)
         if bad:
@@ -312,23 +321,20 @@ def _reject_infinite(
     for i in range(len(columns[0])):
         for j in bad:
             value = columns[j][i]
-            if not -_MAX <= value <= _MAX:
+            if not -FLOAT_MAX <= value <= FLOAT_MAX:
                 where = f"data[{i}][{j}]" if two_d else f"data[{i}]"
-                if isinstance(value, float):
-                    msg = f"{where} is {value}; {what} needs finite values"
-                else:
-                    digits = len(str(abs(value)))
-                    msg = f"{where} is an int too large for a float ({digits} digits)"
-                raise InfiniteValueError(msg)
+                raise beyond_float_error(value, where, what)
     # A sum that overflowed, or met inf + -inf, with every value finite is fine.
 
 
 def _float_list(key: str, value: object) -> list[float]:
     if not isinstance(value, list | tuple) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and -_MAX <= v <= _MAX
+        isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and -FLOAT_MAX <= v <= FLOAT_MAX
         for v in value
     ):
-        msg = f"{key} must be a list of finite numbers, got {value!r}"
+        msg = f"{key} must be a list of finite numbers, got {short_repr(value)}"
         raise InvalidParameterError(msg)
     return [float(v) for v in value]
 

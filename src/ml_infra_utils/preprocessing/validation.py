@@ -28,7 +28,10 @@ from ml_infra_utils._errors import (
     InvalidParameterError,
     OutOfRangeError,
 )
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils._sequences import as_reals, check_flag, is_missing, to_list
+
+from ._kernels import float_extremes
 
 __all__ = ["check_data_types", "check_missing_values", "validate_range"]
 
@@ -39,8 +42,6 @@ _NUMBER_TYPES = frozenset(
     {int, numbers.Number, numbers.Complex, numbers.Real, numbers.Integral}
 )
 _SHOWN = 5  # how many offending values an error message lists
-# A METH_NOARGS method of float: a C-level type check inside max().
-_as_float = float.conjugate
 
 
 def check_missing_values(data: Iterable[object]) -> list[int]:
@@ -135,20 +136,22 @@ def validate_range(
     low = _check_bound(min_value, "min_value")
     high = _check_bound(max_value, "max_value")
     if low > high:
-        msg = f"min_value must not exceed max_value, got {min_value!r} > {max_value!r}"
+        msg = (
+            "min_value must not exceed max_value, got "
+            f"{short_repr(min_value)} > {short_repr(max_value)}"
+        )
         raise InvalidParameterError(msg)
     check_flag("inclusive", inclusive)
     values = to_list(data, name="data")
     if not values:
         return
-    try:
-        lo = min(values)
-        hi = max(map(_as_float, values))  # TypeError unless every value is a float
-        total = sum(values)
-        fast = total == total or not any(map(math.isnan, values))
-    except TypeError:
-        fast = False
-    if not fast:
+    extremes = float_extremes(values)
+    # A NaN sum is a NaN value, or only inf meeting -inf (which is fine here).
+    if extremes is not None and (
+        (t := extremes[2]) == t or not any(map(math.isnan, values))
+    ):
+        lo, hi = extremes[0], extremes[1]
+    else:
         values = as_reals(values, name="data")
         lo = min(values)
         hi = max(values)
@@ -161,13 +164,15 @@ def validate_range(
             return
         positions = [i for i, x in enumerate(values) if not low < x < high]
     opening, closing = ("[", "]") if inclusive else ("(", ")")
-    lower = "-inf" if min_value is None else repr(min_value)
-    upper = "inf" if max_value is None else repr(max_value)
+    lower = "-inf" if min_value is None else short_repr(min_value)
+    upper = "inf" if max_value is None else short_repr(max_value)
     if min_value is None:
         opening = "("
     if max_value is None:
         closing = ")"
-    shown = ", ".join(f"data[{i}] = {values[i]!r}" for i in positions[:_SHOWN])
+    shown = ", ".join(
+        f"data[{i}] = {short_repr(values[i])}" for i in positions[:_SHOWN]
+    )
     more = ", ..." if len(positions) > _SHOWN else ""
     msg = (
         f"{len(positions)} of {len(values)} values in data are outside "
@@ -180,7 +185,7 @@ def _check_bound(bound: object, name: str) -> float:
     if bound is None:
         return -math.inf if name == "min_value" else math.inf
     if isinstance(bound, bool) or not isinstance(bound, numbers.Real):
-        msg = f"{name} must be a real number or None, got {bound!r}"
+        msg = f"{name} must be a real number or None, got {short_repr(bound)}"
         raise InputTypeError(msg)
     if bound != bound:
         msg = f"{name} must not be NaN"
@@ -252,7 +257,10 @@ def _flatten_types(expected: object) -> tuple[type, ...]:
     try:
         isinstance(None, expected)  # type: ignore[arg-type]
     except TypeError:
-        msg = f"expected must be a type, a tuple of types or None, got {expected!r}"
+        msg = (
+            "expected must be a type, a tuple of types or None, "
+            f"got {short_repr(expected)}"
+        )
         raise InputTypeError(msg) from None
     if isinstance(expected, type):
         return (expected,)
