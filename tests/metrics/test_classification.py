@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import ml_infra_utils as m
 from ml_infra_utils import (
+    InfiniteValueError,
     InputTypeError,
     InvalidParameterError,
     LengthMismatchError,
@@ -387,16 +388,32 @@ class TestErrors:
                 r"one weight per sample \(got 1 weights for 2",
             ),
             ([0, 0], InvalidParameterError, "at least one non-zero weight"),
-            ([1.0, math.inf], ValueError, r"sample_weight\[1\] is inf"),
+            ([1.0, math.inf], InfiniteValueError, r"sample_weight\[1\] is inf"),
             ([1.0, None], MissingValueError, r"sample_weight\[1\] is None"),
             ([1.0, "2"], InputTypeError, r"sample_weight\[1\] must be a real number"),
-            ([1.0, 10**400], ValueError, r"sample_weight\[1\] is 1000.*must be finite"),
+            (
+                [1.0, 10**400],
+                InfiniteValueError,
+                r"sample_weight\[1\] is 1000.*must be finite",
+            ),
+            (
+                [1.0, 10**5000],
+                InfiniteValueError,
+                r"sample_weight\[1\] is <int with 5001 digits>; weights must be",
+            ),
+            (
+                [1e308, 1e308],
+                InfiniteValueError,
+                r"sum of the sample weights overflows the float range",
+            ),
         ],
     )
     def test_bad_sample_weights(self, weights: Any, error: Any, match: str) -> None:
         """Weights of the wrong length, all zero, non-finite or not numbers."""
         with pytest.raises(error, match=match):
             m.f1_score([0, 1], [1, 1], sample_weight=weights)
+        with pytest.raises(error, match=match):
+            m.accuracy([0, 1], [0, 0], sample_weight=weights)
 
 
 class TestPandasNA:

@@ -149,6 +149,47 @@ class TestClassificationReport:
             else:
                 assert h.close(value, expected)
 
+    @given(st.data())
+    def test_weighted_support_total_is_exact(self, h: Any, data: st.DataObject) -> None:
+        """The averages' support is the exact weight of the reported classes.
+
+        That is ConfusionCounts.total for all classes; not the float sum of the
+        rounded per-class supports (scikit-learn's, off in the last bits).
+        """
+        case = data.draw(h.cases(weights="float"))
+        classes = data.draw(
+            st.none()
+            | st.permutations(case.pool).map(lambda p: p[: max(1, len(p) - 1)])
+        )
+        report = m.classification_report(
+            case.predictions,
+            case.labels,
+            classes=classes,
+            output_dict=True,
+            sample_weight=case.weights,
+        )
+        wanted = set(case.observed if classes is None else classes)
+        exact = math.fsum(
+            w for w, y in zip(case.weights, case.labels, strict=True) if y in wanted
+        )
+        for row in ("macro avg", "weighted avg", "micro avg"):
+            if row in report:
+                assert report[row]["support"] == exact
+        if classes is None:
+            counts = m.ConfusionCounts(
+                case.predictions, case.labels, sample_weight=case.weights
+            )
+            assert report["macro avg"]["support"] == counts.total
+
+    def test_weighted_support_total_example(self) -> None:
+        """The review's case: 0.1 + 0.2 is 0.30000000000000004, not a rounded sum."""
+        predictions, labels = [0, 1, 1], [0, 1, 0]
+        weights = [0.1, 0.2, 0.3]
+        report = m.classification_report(
+            predictions, labels, output_dict=True, sample_weight=weights
+        )
+        assert report["macro avg"]["support"] == math.fsum(weights) == 0.6
+
     def test_target_names_and_long_names_widen_the_first_column(self) -> None:
         """target_names replace the class names; the column fits the longest."""
         options = {"target_names": ["mouse-long-name", "b"]}

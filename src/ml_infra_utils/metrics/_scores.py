@@ -37,7 +37,7 @@ from ml_infra_utils._errors import (
 )
 from ml_infra_utils._sequences import as_labels
 
-from ._counting import Pair
+from ._counting import Pair, exact_total
 
 __all__ = [
     "AVERAGES",
@@ -104,7 +104,7 @@ def class_sums(
             tp[t] = c
     for by_class, sums in ((true_parts, true), (pred_parts, pred)):
         for cls, values in by_class.items():
-            sums[cls] = math.fsum(values)
+            sums[cls] = exact_total(values)
     return ClassSums(tp, true, pred)
 
 
@@ -200,12 +200,6 @@ def resolve_classes(
     return sorted_classes(sums.true.keys() | sums.pred.keys())
 
 
-def _total(values: list[Any]) -> Any:
-    if all(type(v) is int for v in values):
-        return sum(values)
-    return math.fsum(values)
-
-
 def prf(
     sums: ClassSums,
     selected: list[Hashable],
@@ -221,7 +215,7 @@ def prf(
     true = [sums.true.get(c, 0) for c in selected]
     pred = [sums.pred.get(c, 0) for c in selected]
     if micro:
-        tp, true, pred = [_total(tp)], [_total(true)], [_total(pred)]
+        tp, true, pred = [exact_total(tp)], [exact_total(true)], [exact_total(pred)]
     if metric == "precision" or (metric == "f-score" and beta == 0.0):
         numerators, denominators, kind = tp, pred, "precision"
     elif metric == "recall" or beta == math.inf:
@@ -297,17 +291,18 @@ def confusion_rows(
         for t in classes
     ]
     if normalize == "true":
-        sums = [_total([x for cell in row for x in cell]) for row in cells]
+        sums = [exact_total([x for cell in row for x in cell]) for row in cells]
         return [_divide_all(row, s) for row, s in zip(rows, sums, strict=True)]
     if normalize == "pred":
         sums = [
-            _total([x for row in cells for x in row[j]]) for j in range(len(classes))
+            exact_total([x for row in cells for x in row[j]])
+            for j in range(len(classes))
         ]
         return [
             [v / s if s != 0 else 0.0 for v, s in zip(row, sums, strict=True)]
             for row in rows
         ]
-    total = _total([x for row in cells for cell in row for x in cell])
+    total = exact_total([x for row in cells for cell in row for x in cell])
     return [_divide_all(row, total) for row in rows]
 
 
