@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sklearn import preprocessing as skp
 
 from ml_infra_utils import (
+    ConfusionCounts,
     EmptyInputError,
     InfiniteValueError,
     InputTypeError,
@@ -515,8 +516,10 @@ class TestCommonBehaviour:
     @pytest.mark.parametrize(
         "mutate",
         [
-            lambda d: d.update(type="Other"),
+            lambda d: d.update(format="ml_infra_utils.Other"),
             lambda d: d.update(version=2),
+            lambda d: d.update(version=True),
+            lambda d: d.update(type=d.pop("format")),
             lambda d: d.pop("state"),
             lambda d: d.update(params=[1]),
             lambda d: d["params"].update(bogus=1),
@@ -560,6 +563,32 @@ def test_from_dict_checks_state_consistency() -> None:
     saved["state"]["dev_norm"] = [-1.0]
     with pytest.raises(InvalidParameterError, match="dev_norm must not be negative"):
         StandardScaler.from_dict(saved)
+
+
+@pytest.mark.parametrize("cls", [MinMaxScaler, StandardScaler])
+def test_saved_scalers_share_the_envelope_of_confusion_counts(
+    cls: type[MinMaxScaler],
+) -> None:
+    """Every saved object starts with "format" (ml_infra_utils.<class>), "version"."""
+    saved = cls().fit([1.0, 2.0]).to_dict()
+    counts = ConfusionCounts([0], [0]).to_dict()
+    assert list(saved)[:2] == list(counts)[:2] == ["format", "version"]
+    assert saved["format"] == f"ml_infra_utils.{cls.__name__}"
+    assert counts["format"] == "ml_infra_utils.ConfusionCounts"
+
+
+@pytest.mark.parametrize("cls", [MinMaxScaler, StandardScaler])
+def test_the_first_save_format_still_loads(cls: type[MinMaxScaler]) -> None:
+    """A scaler saved as {"type": "<class>", ...} (earlier builds) still loads."""
+    saved = cls().fit([1.0, 2.0, 4.0]).to_dict()
+    del saved["format"]
+    old = {"type": cls.__name__, **saved}
+    assert (
+        cls.from_dict(old).to_dict()
+        == cls.from_dict(
+            {"format": f"ml_infra_utils.{cls.__name__}", **saved}
+        ).to_dict()
+    )
 
 
 def test_from_dict_rejects_the_other_scaler() -> None:

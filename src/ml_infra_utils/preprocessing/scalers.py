@@ -184,13 +184,15 @@ class _Scaler:
         """The scaler's parameters and fitted state as JSON-serialisable data.
 
         ``from_dict(to_dict())`` gives a scaler that transforms bit for bit as
-        this one does and keeps merging chunks exactly.
+        this one does and keeps merging chunks exactly. The envelope is the
+        one of every saved object of the package (``ConfusionCounts`` too):
+        ``"format"`` (``"ml_infra_utils.<class name>"``) and ``"version"``.
         """
         state = None
         if self._n_samples:
             state = {"n_samples_seen": self._n_samples, **self._state()}
         return {
-            "type": type(self).__name__,
+            "format": _format_of(type(self)),
             "version": _FORMAT_VERSION,
             "params": self._params(),
             "state": state,
@@ -208,14 +210,20 @@ class _Scaler:
         if not isinstance(saved, Mapping):
             msg = f"from_dict needs a dict from to_dict(), got {type(saved).__name__}"
             raise InputTypeError(msg)
-        keys = {"type", "version", "params", "state"}
-        if set(data) != keys or data["type"] != cls.__name__:
+        keys = {"format", "version", "params", "state"}
+        # {"type": "<class name>", ...} is how the first development versions
+        # saved a scaler; it still loads.
+        legacy = {"type", "version", "params", "state"}
+        if not (
+            (set(data) == keys and data["format"] == _format_of(cls))
+            or (set(data) == legacy and data["type"] == cls.__name__)
+        ):
             msg = (
                 f"not a saved {cls.__name__}: expected the keys {sorted(keys)} "
-                f"with type {cls.__name__!r}, got {short_repr(dict(data))}"
+                f"with format {_format_of(cls)!r}, got {short_repr(dict(data))}"
             )
             raise InvalidParameterError(msg)
-        if data["version"] != _FORMAT_VERSION:
+        if type(data["version"]) is not int or data["version"] != _FORMAT_VERSION:
             version = short_repr(data["version"])
             msg = f"unsupported {cls.__name__} format version {version}"
             raise InvalidParameterError(msg)
@@ -312,6 +320,10 @@ class _Scaler:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
         return f"{type(self).__name__}({args})"
+
+
+def _format_of(cls: type) -> str:
+    return f"ml_infra_utils.{cls.__name__}"
 
 
 def _reject_infinite(
@@ -435,9 +447,9 @@ class MinMaxScaler(_Scaler):
 
         Examples:
             >>> MinMaxScaler().fit([1, 3]).to_dict()
-            {'type': 'MinMaxScaler', 'version': 1, 'params': {'feature_range': \
-[0.0, 1.0], 'clip': False}, 'state': {'n_samples_seen': 2, 'data_min': [1.0], \
-'data_max': [3.0]}}
+            {'format': 'ml_infra_utils.MinMaxScaler', 'version': 1, 'params': \
+{'feature_range': [0.0, 1.0], 'clip': False}, 'state': {'n_samples_seen': 2, \
+'data_min': [1.0], 'data_max': [3.0]}}
         """
         result = super().to_dict()
         result["params"]["feature_range"] = list(self.feature_range)
