@@ -332,12 +332,11 @@ class TestErrors:
         ("options", "match"),
         [
             ({"average": "samples"}, r"average must be one of \['binary', 'micro'"),
-            ({"average": 3}, "average must be one of"),
             (
                 {"zero_division": 0.5},
                 r"zero_division must be one of 0.0, 1.0, float\('nan'\)",
             ),
-            ({"zero_division": True}, "zero_division must be one of"),
+            ({"zero_division": "x"}, "zero_division must be one of"),
             ({"classes": []}, "classes must name at least one class"),
             ({"classes": [1, 1]}, r"must not repeat a class \(1 appears twice\)"),
             (
@@ -357,13 +356,46 @@ class TestErrors:
         with pytest.raises(InvalidParameterError, match=match):
             m.precision([0, 1], [1, 1], **options)
 
-    @pytest.mark.parametrize("beta", [-1.0, math.nan, "2", True])
-    def test_invalid_beta_lists_the_valid_range(self, beta: object) -> None:
-        """beta must be a real number from 0 to inf."""
-        with pytest.raises(
-            InvalidParameterError, match=r"beta must be a real number from 0\.0 to inf"
-        ):
+    @pytest.mark.parametrize(
+        ("options", "match"),
+        [
+            ({"average": 3}, "average must be one of"),
+            ({"average": ["macro"]}, "average must be one of"),
+            ({"zero_division": True}, "zero_division must be one of"),
+            ({"zero_division": [0.0]}, "zero_division must be one of"),
+            ({"zero_division": None}, "zero_division must be one of"),
+        ],
+    )
+    def test_options_of_the_wrong_type_are_type_errors(
+        self, options: dict[str, Any], match: str
+    ) -> None:
+        """A wrong *type* of option is an InputTypeError (a TypeError)."""
+        with pytest.raises(InputTypeError, match=match):
+            m.precision([0, 1], [1, 1], **options)
+
+    @pytest.mark.parametrize(
+        ("beta", "error"),
+        [
+            (-1.0, InvalidParameterError),
+            (math.nan, InvalidParameterError),
+            ("2", InputTypeError),
+            (True, InputTypeError),
+            (None, InputTypeError),
+        ],
+    )
+    def test_invalid_beta_lists_the_valid_range(
+        self, beta: object, error: type[Exception]
+    ) -> None:
+        """beta must be a real number from 0 to inf: wrong type or wrong value."""
+        with pytest.raises(error, match=r"beta must be a real number from 0\.0 to inf"):
             m.fbeta_score([0, 1], [1, 1], beta=beta)  # type: ignore[arg-type]
+
+    def test_numpy_scalars_are_accepted_as_options(self) -> None:
+        """beta and zero_division accept numpy reals, as any numbers.Real."""
+        assert m.fbeta_score([0, 1], [1, 1], beta=np.float64(2.0)) == m.fbeta_score(
+            [0, 1], [1, 1], beta=2.0
+        )
+        assert m.precision([0, 0], [1, 1], zero_division=np.float64(1.0)) == 1.0
 
     def test_string_labels_with_the_default_positive_class_raise(self) -> None:
         """positive_class=1 on string labels is a mistake, as in scikit-learn."""

@@ -13,7 +13,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import ml_infra_utils as m
-from ml_infra_utils import InvalidParameterError, UndefinedMetricWarning
+from ml_infra_utils import (
+    InputTypeError,
+    InvalidParameterError,
+    UndefinedMetricWarning,
+)
 from ml_infra_utils.metrics import classification
 
 ZERO_DIVISIONS = [0.0, 1.0, math.nan]
@@ -76,12 +80,16 @@ class TestConfusionMatrix:
         assert m.confusion_matrix([], []) == []
         assert m.confusion_matrix([], [], classes=["a"]) == [[0]]
 
-    @pytest.mark.parametrize("normalize", ["rows", True, 1])
-    def test_invalid_normalize_lists_the_valid_values(self, normalize: Any) -> None:
+    @pytest.mark.parametrize(
+        ("normalize", "error"),
+        [("rows", InvalidParameterError), (True, InputTypeError), (1, InputTypeError)],
+    )
+    def test_invalid_normalize_lists_the_valid_values(
+        self, normalize: Any, error: type[Exception]
+    ) -> None:
         """normalize must be None, "true", "pred" or "all"."""
         with pytest.raises(
-            InvalidParameterError,
-            match=r"normalize must be one of \['true', 'pred', 'all', None\]",
+            error, match=r"normalize must be one of \['true', 'pred', 'all', None\]"
         ):
             m.confusion_matrix([0], [0], normalize=normalize)
 
@@ -203,13 +211,25 @@ class TestClassificationReport:
         with pytest.raises(InvalidParameterError, match="name each of the 2 classes"):
             m.classification_report([0, 1], [0, 1], target_names=["a"])
 
-    @pytest.mark.parametrize("digits", [-1, 1.5, True, "2"])
-    def test_invalid_digits(self, digits: Any) -> None:
-        """digits must be a non-negative int."""
-        with pytest.raises(
-            InvalidParameterError, match="digits must be a non-negative"
-        ):
+    @pytest.mark.parametrize(
+        ("digits", "error"),
+        [
+            (-1, InvalidParameterError),
+            (1.5, InputTypeError),
+            (True, InputTypeError),
+            ("2", InputTypeError),
+        ],
+    )
+    def test_invalid_digits(self, digits: Any, error: type[Exception]) -> None:
+        """digits must be a non-negative int: wrong type or wrong value."""
+        with pytest.raises(error, match="digits must be a non-negative"):
             m.classification_report([0], [0], digits=digits)
+
+    def test_numpy_int_digits_are_accepted(self) -> None:
+        """digits=np.int64(3) works as 3."""
+        assert m.classification_report([0], [0], digits=np.int64(3)) == (
+            m.classification_report([0], [0], digits=3)
+        )
 
     def test_warn_gives_undefined_metric_warnings(self) -> None:
         """zero_division="warn" warns for the undefined precision of class 2."""

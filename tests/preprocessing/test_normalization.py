@@ -327,11 +327,25 @@ class TestStandardize:
         with pytest.raises(EmptyInputError, match="Cannot standardize empty data"):
             standardize([])
 
-    @pytest.mark.parametrize("ddof", [-1, 1.0, True, "1"])
-    def test_bad_ddof(self, ddof: object) -> None:
-        """ddof must be a non-negative int."""
-        with pytest.raises(InvalidParameterError, match="ddof"):
+    @pytest.mark.parametrize(
+        ("ddof", "error"),
+        [
+            (-1, InvalidParameterError),
+            (1.0, InputTypeError),
+            (True, InputTypeError),
+            ("1", InputTypeError),
+        ],
+    )
+    def test_bad_ddof(self, ddof: object, error: type[Exception]) -> None:
+        """ddof must be a non-negative int: wrong type or wrong value."""
+        with pytest.raises(error, match="ddof must be an int >= 0"):
             standardize([1, 2, 3], ddof=ddof)  # type: ignore[arg-type]
+
+    def test_numpy_int_ddof_is_accepted(self) -> None:
+        """ddof=np.int64(1) is an integer like 1 (numbers.Integral)."""
+        assert standardize([1, 2, 3], ddof=np.int64(1)) == standardize(  # type: ignore[arg-type]
+            [1, 2, 3], ddof=1
+        )
 
     def test_ddof_needs_enough_values(self) -> None:
         """ddof >= n leaves no degrees of freedom: ValueError."""

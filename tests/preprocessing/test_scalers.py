@@ -332,7 +332,8 @@ class TestStandardScaler:
         ("kwargs", "error"),
         [
             ({"ddof": -1}, InvalidParameterError),
-            ({"ddof": 0.5}, InvalidParameterError),
+            ({"ddof": 0.5}, InputTypeError),
+            ({"ddof": "1"}, InputTypeError),
             ({"with_mean": "yes"}, InputTypeError),
         ],
     )

@@ -120,17 +120,21 @@ class Policy:
         condition: object,
         emit: Emitter | None,
     ) -> None:
+        shown = short_repr(max_attempts)
         if not isinstance(max_attempts, int) or isinstance(max_attempts, bool):
-            msg = f"{what}: max_attempts must be an int >= 1 (got {max_attempts!r})"
+            msg = f"{what}: max_attempts must be an int >= 1 (got {shown})"
+            if callable(max_attempts):  # @retry used bare: the function arrived
+                msg += f"; use @{what}() with parentheses"
             raise InputTypeError(msg)
         if max_attempts < 1:
-            msg = f"{what}: max_attempts must be an int >= 1 (got {max_attempts!r})"
+            msg = f"{what}: max_attempts must be an int >= 1 (got {shown})"
             raise InvalidParameterError(msg)
         self.max_attempts = max_attempts
         self.delay: float = seconds(delay, "delay", what)  # type: ignore[assignment]  # not optional
         factor = real(backoff, "backoff", what)
         if not 1.0 <= factor < math.inf:
-            msg = f"{what}: backoff must be a finite number >= 1 (got {backoff!r})"
+            shown = short_repr(backoff)
+            msg = f"{what}: backoff must be a finite number >= 1 (got {shown})"
             raise InvalidParameterError(msg)
         self.backoff = factor
         self.exceptions = exception_types(
@@ -139,9 +143,11 @@ class Policy:
         self.max_delay = seconds(max_delay, "max_delay", what, optional=True)
         self.ceiling = _CEILING if self.max_delay is None else self.max_delay
         self.first_delay = min(self.delay, self.ceiling)
-        if jitter not in _JITTERS:  # also rejects unhashable values
+        if not (jitter is None or isinstance(jitter, str)) or jitter not in _JITTERS:
             valid = ", ".join(repr(j) for j in _JITTERS)
-            msg = f"{what}: jitter must be one of {valid} (got {jitter!r})"
+            msg = f"{what}: jitter must be one of {valid} (got {short_repr(jitter)})"
+            if not isinstance(jitter, str):
+                raise InputTypeError(msg)
             raise InvalidParameterError(msg)
         self.jitter = None if jitter == "none" else jitter
         self.deadline = seconds(deadline, "deadline", what, optional=True)
@@ -325,7 +331,7 @@ class Run:
         ):
             msg = (
                 f"retry of {self.policy.name}: wait must return None or a finite "
-                f"number of seconds >= 0 (got {asked!r})"
+                f"number of seconds >= 0 (got {short_repr(asked)})"
             )
             raise InvalidParameterError(msg)
         return float(asked)

@@ -66,7 +66,7 @@ def make_emitter(report: object, level: object, *, what: str) -> Emitter | None:
         if not isinstance(level, int) or isinstance(level, bool):
             msg = (
                 f"{what}: level must be a logging level int such as logging.INFO "
-                f"(got {level!r})"
+                f"(got {short_repr(level)})"
             )
             raise InputTypeError(msg)
         return _logger_emitter(report, level)
@@ -74,7 +74,7 @@ def make_emitter(report: object, level: object, *, what: str) -> Emitter | None:
         return _callable_emitter(report)
     msg = (
         f"{what}: report must be a callable taking a str (e.g. print), a "
-        f"logging.Logger, or None (got {type(report).__name__}: {report!r})"
+        f"logging.Logger, or None (got {type(report).__name__}: {short_repr(report)})"
     )
     raise InputTypeError(msg)
 
@@ -129,7 +129,8 @@ def check_callable(func: object, *, what: str) -> None:
         ml_infra_utils.InputTypeError: retry cannot wrap the generator function ...
     """
     if not callable(func):
-        msg = f"{what} decorates a callable (got {type(func).__name__}: {func!r})"
+        kind = type(func).__name__
+        msg = f"{what} decorates a callable (got {kind}: {short_repr(func)})"
         raise InputTypeError(msg)
     if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
         name = getattr(func, "__qualname__", repr(func))

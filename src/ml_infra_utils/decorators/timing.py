@@ -40,6 +40,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._repr import short_repr
 
 from ._shared import Emitter, Report, check_callable, is_async, make_emitter
 from ._stats import (
@@ -82,20 +83,20 @@ _PRINT = make_emitter(print, logging.INFO, what="timer")
 
 def _unit(unit: object, *, what: str) -> tuple[float, str]:
     if not isinstance(unit, str):
-        msg = f"{what}: unit must be a str such as 'ms' (got {unit!r})"
+        msg = f"{what}: unit must be a str such as 'ms' (got {short_repr(unit)})"
         raise InputTypeError(msg)
     try:
         return _UNITS[unit]
     except KeyError:
         valid = ", ".join(repr(u) for u in _UNITS)
-        msg = f"{what}: unknown unit {unit!r}; valid units are {valid}"
+        msg = f"{what}: unknown unit {short_repr(unit)}; valid units are {valid}"
         raise InvalidParameterError(msg) from None
 
 
 def _name(name: object, *, what: str) -> str | None:
     if name is None or isinstance(name, str):
         return name
-    msg = f"{what}: name must be a str or None (got {name!r})"
+    msg = f"{what}: name must be a str or None (got {short_repr(name)})"
     raise InputTypeError(msg)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ml_infra_utils._errors import InputTypeError, LoggingConfigError
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils.logging._context import CONTEXT, Captured
 from ml_infra_utils.logging._json import (
     make_dumps,
@@ -33,6 +34,7 @@ from ml_infra_utils.logging._record import (
     exc_info_to_dict,
     free_key,
     iso_utc,
+    require_bool,
     safe_str,
     stack_frames,
     traceback_text_to_dict,
@@ -137,13 +139,19 @@ class JsonFormatter(logging.Formatter):
         except ValueError as exc:
             msg = f"invalid fmt/style for JsonFormatter: {exc}"
             raise LoggingConfigError(msg) from exc
+        require_bool(ensure_ascii, "ensure_ascii")
+        hook: object = json_default  # checked at run time: dictConfig passes anything
+        if hook is not None and not callable(hook):
+            kind = type(hook).__name__
+            msg = f"json_default must be callable or None (got {kind})"
+            raise InputTypeError(msg)
         rename = self._mapping(rename_fields, "rename_fields")
         static = self._mapping(static_fields, "static_fields")
         if fields is None:
             names = _FMT_NAMES[style].findall(fmt) if fmt else []
             chosen = tuple(dict.fromkeys(names)) or DEFAULT_FIELDS
         elif isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
-            msg = f"fields must be a sequence of field names (got {fields!r})"
+            msg = f"fields must be a sequence of field names (got {short_repr(fields)})"
             raise InputTypeError(msg)
         else:
             chosen = tuple(fields)

@@ -24,6 +24,7 @@ from collections.abc import Container
 from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, LoggingConfigError
+from ml_infra_utils._repr import short_repr
 
 __all__ = [
     "RECORD_ATTRIBUTES",
@@ -35,6 +36,7 @@ __all__ = [
     "iso_utc",
     "level_number",
     "module_of",
+    "require_bool",
     "safe_str",
     "stack_frames",
     "traceback_text_to_dict",
@@ -127,6 +129,19 @@ def free_key(key: str, *taken: Container[str]) -> str:
     return key
 
 
+def require_bool(value: object, argument: str) -> bool:
+    """*value* if it is ``True`` or ``False``; a truthy ``"no"`` is refused.
+
+    Examples:
+        >>> require_bool(True, "force")
+        True
+    """
+    if isinstance(value, bool):
+        return value
+    msg = f"{argument} must be True or False (got {short_repr(value)})"
+    raise InputTypeError(msg)
+
+
 def level_number(level: object, argument: str = "level") -> int:
     """A level number from a number or a (case-insensitive) level name.
 
@@ -141,7 +156,10 @@ def level_number(level: object, argument: str = "level") -> int:
         if number is not None:
             return number
         names = ", ".join(logging.getLevelNamesMapping())
-        msg = f"{argument} must be a level number or one of {names} (got {level!r})"
+        msg = (
+            f"{argument} must be a level number or one of {names} "
+            f"(got {short_repr(level)})"
+        )
         raise LoggingConfigError(msg)
     msg = f"{argument} must be an int or a level name (got {type(level).__name__})"
     raise InputTypeError(msg)

@@ -24,7 +24,7 @@ from typing import IO, Any, Final
 from ml_infra_utils._errors import LoggingConfigError
 from ml_infra_utils.logging._formatter import JsonFormatter
 from ml_infra_utils.logging._output import AppendFile
-from ml_infra_utils.logging._record import level_number
+from ml_infra_utils.logging._record import level_number, require_bool
 
 __all__ = ["AppendFileHandler", "configure_json_logging"]
 
@@ -123,6 +123,7 @@ def configure_json_logging(
 
     Raises:
         LoggingConfigError: Both *stream* and *path* given, or a bad option value.
+        InputTypeError: An option of the wrong type (``force="yes"``).
 
     Examples:
         >>> import io, logging
@@ -136,6 +137,7 @@ def configure_json_logging(
     if stream is not None and path is not None:
         msg = "configure_json_logging takes stream or path, not both"
         raise LoggingConfigError(msg)
+    require_bool(force, "force")
     levelno = level_number(level)
     formatter = JsonFormatter(
         fields=fields,

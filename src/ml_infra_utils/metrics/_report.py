@@ -25,7 +25,8 @@ import numbers
 from collections.abc import Hashable
 from typing import Any
 
-from ml_infra_utils._errors import InvalidParameterError
+from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._repr import short_repr
 
 from ._counting import exact_total
 from ._scores import (
@@ -57,12 +58,11 @@ def build_report(
     *support_total* is the exact total weight of the reported classes (the
     averages' support); by default the sum of their rounded supports.
     """
-    if (
-        isinstance(digits, bool)
-        or not isinstance(digits, numbers.Integral)
-        or digits < 0
-    ):
-        msg = f"digits must be a non-negative int, not {digits!r}"
+    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral):
+        msg = f"digits must be a non-negative int, not {short_repr(digits)}"
+        raise InputTypeError(msg)
+    if digits < 0:
+        msg = f"digits must be a non-negative int, not {digits}"
         raise InvalidParameterError(msg)
     digits = int(digits)
     zd, warn = check_zero_division(zero_division)

@@ -35,6 +35,7 @@ from ml_infra_utils._errors import (
     InvalidParameterError,
     UndefinedMetricWarning,
 )
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils._sequences import as_labels
 
 from ._counting import Pair, exact_total
@@ -132,45 +133,56 @@ def check_classes(classes: object) -> list[Hashable] | None:
     if len(set(values)) != len(values):
         seen: set[Hashable] = set()
         repeated = next(v for v in values if v in seen or seen.add(v))  # type: ignore[func-returns-value]
-        msg = f"classes must not repeat a class ({repeated!r} appears twice)"
+        msg = f"classes must not repeat a class ({short_repr(repeated)} appears twice)"
         raise InvalidParameterError(msg)
     return values
 
 
 def check_average(average: object) -> None:
-    """``average`` is one of :data:`AVERAGES`."""
-    if not (average is None or (isinstance(average, str) and average in AVERAGES)):
-        msg = f"average must be one of {list(AVERAGES)}, not {average!r}"
-        raise InvalidParameterError(msg)
+    """``average`` is one of :data:`AVERAGES` (a str, or ``None``)."""
+    if average is None or (isinstance(average, str) and average in AVERAGES):
+        return
+    msg = f"average must be one of {list(AVERAGES)}, not {short_repr(average)}"
+    if not isinstance(average, str):
+        raise InputTypeError(msg)
+    raise InvalidParameterError(msg)
 
 
 def check_zero_division(zero_division: object) -> tuple[float, bool]:
     """The value a 0/0 gives, and whether to warn (``"warn"``)."""
     if zero_division == "warn":
         return 0.0, True
-    if type(zero_division) is not bool and isinstance(zero_division, numbers.Real):
+    msg = (
+        "zero_division must be one of 0.0, 1.0, float('nan') or 'warn', "
+        f"not {short_repr(zero_division)}"
+    )
+    if type(zero_division) is bool or not isinstance(zero_division, numbers.Real | str):
+        raise InputTypeError(msg)
+    if isinstance(zero_division, numbers.Real):
         value = float(zero_division)
         if value in (0.0, 1.0) or math.isnan(value):
             return value, False
-    msg = (
-        "zero_division must be one of 0.0, 1.0, float('nan') or 'warn', "
-        f"not {zero_division!r}"
-    )
     raise InvalidParameterError(msg)
 
 
 def check_beta(beta: object) -> float:
     """``beta`` is a real number from 0 to inf (inclusive)."""
-    if type(beta) is not bool and isinstance(beta, numbers.Real) and float(beta) >= 0:
+    msg = (
+        "beta must be a real number from 0.0 to inf (inclusive), "
+        f"not {short_repr(beta)}"
+    )
+    if type(beta) is bool or not isinstance(beta, numbers.Real):
+        raise InputTypeError(msg)
+    if float(beta) >= 0:  # also refuses NaN
         return float(beta)
-    msg = f"beta must be a real number from 0.0 to inf (inclusive), not {beta!r}"
     raise InvalidParameterError(msg)
 
 
 def positive_class_error(positive_class: object, known: list[Hashable]) -> Exception:
     """The error for a ``positive_class`` that is not one of the classes."""
     msg = (
-        f"positive_class={positive_class!r} is not one of the classes {known}; "
+        f"positive_class={short_repr(positive_class)} is not one of the classes "
+        f"{short_repr(known)}; "
         "pass positive_class=<one of them>, or an average other than 'binary'"
     )
     return InvalidParameterError(msg)
@@ -278,7 +290,10 @@ def confusion_rows(
     if normalize is not None and (
         not isinstance(normalize, str) or normalize not in NORMALIZE
     ):
-        msg = f"normalize must be one of {list(NORMALIZE)}, not {normalize!r}"
+        shown = short_repr(normalize)
+        msg = f"normalize must be one of {list(NORMALIZE)}, not {shown}"
+        if not isinstance(normalize, str):
+            raise InputTypeError(msg)
         raise InvalidParameterError(msg)
     rows = [[counts.get((t, p), 0) for p in classes] for t in classes]
     if weighted and not all(type(c) is int for c in counts.values()):

@@ -384,8 +384,16 @@ def check_feature_range(feature_range: object) -> tuple[float, float]:
 
 
 def check_ddof(ddof: object) -> int:
-    """Validate delta degrees of freedom: an ``int >= 0``."""
-    if isinstance(ddof, bool) or not isinstance(ddof, int) or ddof < 0:
+    """Validate delta degrees of freedom: an integer ``>= 0`` (numpy ints too).
+
+    Raises:
+        InputTypeError: For a non-integer (``bool`` included).
+        InvalidParameterError: For a negative integer.
+    """
+    if isinstance(ddof, bool) or not isinstance(ddof, numbers.Integral):
         msg = f"ddof must be an int >= 0, got {short_repr(ddof)}"
+        raise InputTypeError(msg)
+    if ddof < 0:
+        msg = f"ddof must be an int >= 0, got {ddof}"
         raise InvalidParameterError(msg)
-    return ddof
+    return int(ddof)
