@@ -225,6 +225,20 @@ class TestClassificationReport:
         with pytest.raises(error, match="digits must be a non-negative"):
             m.classification_report([0], [0], digits=digits)
 
+    @pytest.mark.parametrize("flag", ["no", 1, None])
+    def test_output_dict_must_be_a_bool(self, flag: Any) -> None:
+        """output_dict="no" is refused rather than read as true."""
+        with pytest.raises(InputTypeError, match="output_dict must be True or False"):
+            m.classification_report([0], [0], output_dict=flag)
+        with pytest.raises(InputTypeError, match="output_dict must be True or False"):
+            m.ConfusionCounts([0], [0]).classification_report(output_dict=flag)
+
+    def test_the_module_exports_only_public_names(self) -> None:
+        """metrics.reports.__all__ holds the two documented functions only."""
+        from ml_infra_utils.metrics import reports
+
+        assert reports.__all__ == ["classification_report", "confusion_matrix"]
+
     def test_numpy_int_digits_are_accepted(self) -> None:
         """digits=np.int64(3) works as 3."""
         assert m.classification_report([0], [0], digits=np.int64(3)) == (

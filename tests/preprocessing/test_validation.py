@@ -361,3 +361,12 @@ class TestHugeValuesInMessages:
         """Fraction(10**400) names its position instead of a raw OverflowError."""
         with pytest.raises(InfiniteValueError, match=r"^data\[0\] is a Fraction"):
             validate_range([Fraction(10**400)], max_value=1)
+
+
+@pytest.mark.parametrize(
+    "expected",
+    [numbers.Number, numbers.Complex, numbers.Real, numbers.Rational, numbers.Integral],
+)
+def test_bool_is_not_a_number_for_any_numeric_abc(expected: type) -> None:
+    """True passes none of the numeric ABCs (Rational as Integral and Real)."""
+    assert check_data_types([1, True], expected=expected) == [1]

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Any, Literal, overload
 
+from ml_infra_utils._sequences import check_flag
+
 from ._counting import Pair, state_total
 from ._report import build_report
 from ._scores import (
@@ -290,6 +292,7 @@ class Scores:
         target_names: Iterable[str] | None = None,
     ) -> Any:
         """The report, as :func:`~ml_infra_utils.classification_report`."""
+        check_flag("output_dict", output_dict)
         sums = self._class_sums()
         chosen = check_classes(classes)
         if chosen is None:

@@ -39,7 +39,14 @@ __all__ = ["check_data_types", "check_missing_values", "validate_range"]
 _SIMPLE = frozenset({float, int, bool, str, bytes, type(None)})
 # Number types that bool subclasses but that do not "ask for" bool.
 _NUMBER_TYPES = frozenset(
-    {int, numbers.Number, numbers.Complex, numbers.Real, numbers.Integral}
+    {
+        int,
+        numbers.Number,
+        numbers.Complex,
+        numbers.Real,
+        numbers.Rational,
+        numbers.Integral,
+    }
 )
 _SHOWN = 5  # how many offending values an error message lists
 
