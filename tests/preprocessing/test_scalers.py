@@ -154,6 +154,12 @@ class TestMinMaxScaler:
         assert scaler.transform([[5.0, 1.5], [6.0, 1.5]]) == [[2.0, 2.5], [3.0, 2.5]]
         assert scaler.inverse_transform([[2.0, 2.5]]) == [[5.0, 1.5]]
 
+    def test_inverse_of_a_constant_int_feature_gives_floats(self) -> None:
+        """inverse_transform returns floats, as scikit-learn, also for int data."""
+        back = MinMaxScaler().fit([5, 5]).inverse_transform([0, 1])
+        assert back == [5.0, 6.0]
+        assert all(type(v) is float for v in back)
+
     def test_clip_keeps_unseen_data_in_range(self) -> None:
         """clip=True clamps values beyond the training range."""
         scaler = MinMaxScaler(clip=True).fit([1, 2, 3, 4])
@@ -273,11 +279,55 @@ class TestStandardScaler:
         assert scaler.scale_ == [1.0, 1.0]
         assert scaler.transform([[5.0, -2.0]]) == [[1.0, 0.0]]
 
-    def test_ddof_larger_than_the_sample(self) -> None:
-        """ddof >= n_samples leaves no degrees of freedom: ValueError on use."""
-        scaler = StandardScaler(ddof=2).fit([1.0, 3.0])
+    @pytest.mark.parametrize("data", [[1.0, 3.0], [[1.0, 2.0], [3.0, 5.0]], [5.0, 5.0]])
+    def test_fit_with_ddof_at_least_the_sample_size_raises(
+        self, data: list[object]
+    ) -> None:
+        """fit/fit_transform with n <= ddof raise at once, as standardize does.
+
+        The scaler is left as it was (here: unfitted).
+        """
+        scaler = StandardScaler(ddof=2)
+        with pytest.raises(
+            InvalidParameterError, match=r"ddof=2\) needs more than 2 samples to fit"
+        ):
+            scaler.fit(data)
+        with pytest.raises(InvalidParameterError, match="needs more than 2 samples"):
+            scaler.fit_transform(data)
+        assert not hasattr(scaler, "n_samples_seen_")
+        fitted = StandardScaler(ddof=2).fit([1.0, 2.0, 4.0])
+        with pytest.raises(InvalidParameterError):
+            fitted.fit([1.0, 3.0])
+        assert fitted.n_samples_seen_ == 3
+
+    def test_partial_fit_with_too_few_samples_raises_on_use(self) -> None:
+        """partial_fit stays lazy (more chunks may come): the error comes on use."""
+        scaler = StandardScaler(ddof=2).partial_fit([1.0, 3.0])
         with pytest.raises(InvalidParameterError, match="ddof=2 needs more than 2"):
             scaler.transform([2.0])
+        scaler.partial_fit([5.0])
+        assert scaler.transform([3.0]) == [0.0]
+
+    def test_transform_computes_the_scales_once(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The per-feature scales are computed once per transform (O(features))."""
+        width = 50
+        scaler = StandardScaler().fit(
+            [[float(i + j) for j in range(width)] for i in range(3)]
+        )
+        calls = 0
+        original = StandardScaler._scales
+
+        def counting(self: StandardScaler) -> list[float]:
+            nonlocal calls
+            calls += 1
+            return original(self)
+
+        monkeypatch.setattr(StandardScaler, "_scales", counting)
+        scaler.transform([[1.0] * width])
+        scaler.inverse_transform([[1.0] * width])
+        assert calls == 2
 
     def test_offset_data_transforms_exactly(self) -> None:
         """Data far from 0 relative to its spread keeps full precision."""

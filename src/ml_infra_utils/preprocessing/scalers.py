@@ -66,11 +66,11 @@ class _Scaler:
 
         Raises:
             EmptyInputError: For empty data.
+            InvalidParameterError: For a ``StandardScaler`` with ``ddof`` at
+                least the number of samples (no degrees of freedom left).
         """
         columns, _ = self._columns(data)
-        if not columns:
-            msg = f"Cannot fit a {type(self).__name__} on empty data"
-            raise EmptyInputError(msg)
+        self._check_fit_size(columns)
         self._learn(columns, fresh=True)
         return self
 
@@ -85,6 +85,12 @@ class _Scaler:
         if columns:
             self._learn(columns, fresh=False)
         return self
+
+    def _check_fit_size(self, columns: list[list[float | int]]) -> None:
+        """Refuse a whole-data fit on too little data (before any state changes)."""
+        if not columns:
+            msg = f"Cannot fit a {type(self).__name__} on empty data"
+            raise EmptyInputError(msg)
 
     def _learn(self, columns: list[list[float | int]], *, fresh: bool) -> None:
         # _merge computes the new state completely before it stores any of it,
@@ -123,9 +129,7 @@ class _Scaler:
     ) -> list[float] | list[list[float]]:
         """``fit(data)`` then ``transform(data)``, checking the input only once."""
         columns, two_d = self._columns(data)
-        if not columns:
-            msg = f"Cannot fit a {type(self).__name__} on empty data"
-            raise EmptyInputError(msg)
+        self._check_fit_size(columns)
         self._learn(columns, fresh=True)
         return self._shape(self._apply(columns, inverse=False), two_d)
 
@@ -154,7 +158,11 @@ class _Scaler:
         if not columns:
             return []
         self._check_width(len(columns))
-        return [self._scale_column(j, c, inverse) for j, c in enumerate(columns)]
+        # Per-feature constants are computed once per call, not once per column.
+        prepared = self._prepare()
+        return [
+            self._scale_column(j, c, inverse, prepared) for j, c in enumerate(columns)
+        ]
 
     @staticmethod
     def _shape(
@@ -303,8 +311,12 @@ class _Scaler:
     def _merge(self, columns: list[list[float | int]], seen: int) -> None:
         raise NotImplementedError  # pragma: no cover
 
+    def _prepare(self) -> list[float]:
+        """What :meth:`_scale_column` needs of every feature, computed once."""
+        return []
+
     def _scale_column(
-        self, j: int, column: list[float | int], inverse: bool
+        self, j: int, column: list[float | int], inverse: bool, prepared: list[float]
     ) -> list[float]:
         raise NotImplementedError  # pragma: no cover
 
@@ -405,7 +417,11 @@ class MinMaxScaler(_Scaler):
         self._max = highs
 
     def _scale_column(
-        self, j: int, column: list[float | int], inverse: bool
+        self,
+        j: int,
+        column: list[float | int],
+        inverse: bool,
+        prepared: list[float],  # noqa: ARG002 - MinMaxScaler needs none
     ) -> list[float]:
         lo, hi = self._min[j], self._max[j]
         low, high = self.feature_range
@@ -413,7 +429,7 @@ class MinMaxScaler(_Scaler):
         if inverse:
             ts = column if unit else [(y - low) / (high - low) for y in column]
             if lo == hi:
-                return [lo + t for t in ts]
+                return [float(lo + t) for t in ts]  # floats, as every transform
             return lerp_values([float(t) for t in ts], float(lo), float(hi))
         # A constant feature gets a unit range, as in scikit-learn.
         ts = [float(x - lo) for x in column] if lo == hi else unit_scale(column, lo, hi)
@@ -564,10 +580,23 @@ class StandardScaler(_Scaler):
             raise InvalidParameterError(msg)
         return [r / math.sqrt(n) if r else 1.0 for r in self._root]
 
+    def _check_fit_size(self, columns: list[list[float | int]]) -> None:
+        super()._check_fit_size(columns)
+        n = len(columns[0])
+        if n <= self.ddof:
+            msg = (
+                f"StandardScaler(ddof={self.ddof}) needs more than {self.ddof} "
+                f"samples to fit, got {n}"
+            )
+            raise InvalidParameterError(msg)
+
+    def _prepare(self) -> list[float]:
+        return self._scales() if self.with_std else []
+
     def _scale_column(
-        self, j: int, column: list[float | int], inverse: bool
+        self, j: int, column: list[float | int], inverse: bool, prepared: list[float]
     ) -> list[float]:
-        s = self._scales()[j] if self.with_std else 1.0
+        s = prepared[j] if self.with_std else 1.0
         inv = 1.0 / s  # as in standardize: within an ulp of dividing, and faster
         k, rel = self._shift[j], self._rel[j]
         m = k + rel
