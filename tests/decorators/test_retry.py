@@ -681,13 +681,27 @@ def test_wait_beyond_the_deadline_gives_up_at_once(fake_time: FakeTime) -> None:
     )
 
 
-@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "5", True])
-def test_wait_hook_bad_return_is_rejected(fake_time: FakeTime, bad: object) -> None:
-    """A wait hook returning something other than None or seconds >= 0 raises."""
-    with pytest.raises(
-        InvalidParameterError, match="wait must return None or a finite"
-    ):
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (-1.0, InvalidParameterError),
+        (math.nan, InvalidParameterError),
+        (math.inf, InvalidParameterError),
+        ("5", InputTypeError),
+        (True, InputTypeError),
+    ],
+)
+def test_wait_hook_bad_return_is_rejected(
+    fake_time: FakeTime, bad: object, error: type[Exception]
+) -> None:
+    """A wait hook returning something other than None or seconds >= 0 raises.
+
+    A wrong type is an InputTypeError, a wrong value an InvalidParameterError;
+    the attempt's own exception is chained as __context__.
+    """
+    with pytest.raises(error, match="wait must return None or a finite") as caught:
         retry(wait=lambda _: bad, report=None)(failing(10))()
+    assert isinstance(caught.value.__context__, ValueError)
 
 
 def test_retry_if_filters_exceptions(fake_time: FakeTime) -> None:
