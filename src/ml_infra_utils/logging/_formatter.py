@@ -204,8 +204,8 @@ class JsonFormatter(logging.Formatter):
         if not self._direct:
             return self._format_general(record)
         # The default fields, written without a dict (about twice as fast);
-        # gives the text of the general path, which takes over when anything
-        # unusual raises.
+        # gives the text of the general path (tested over random records), which
+        # takes over when anything unusual raises.
         try:
             d = record.__dict__
             if d["exc_info"] or d["exc_text"] or d["stack_info"]:
@@ -327,13 +327,7 @@ class JsonFormatter(logging.Formatter):
         if stray is not None:
             out[free_key("context", out, self._taken)] = stray
         if len(d) > _N_STD:
-            keys = list(d)
-            for key in keys[_N_STD:] if keys[_N_STD - 1] == _LAST_STD else keys:
-                if key not in self._skip:
-                    name = key if type(key) is str else safe_str(key)
-                    if self._rename_extra:
-                        name = self._rename_extra.get(name, name)
-                    out[free_key(name, out, self._taken)] = d[key]
+            self._add_extras(out, d)
         exc_info = d["exc_info"]
         if exc_info:
             info = exc_info_to_dict(exc_info)
@@ -346,6 +340,20 @@ class JsonFormatter(logging.Formatter):
         if error is not None:
             out[free_key("logging_error", out, self._taken)] = error
         return out
+
+    def _add_extras(self, out: dict[str, Any], d: dict[str, Any]) -> None:
+        """Add the record's ``extra=`` attributes to *out*, renaming clashes."""
+        keys = list(d)
+        for key in keys[_N_STD:] if keys[_N_STD - 1] == _LAST_STD else keys:
+            if key not in self._skip:
+                name = key if type(key) is str else safe_str(key)
+                if self._rename_extra:
+                    name = self._rename_extra.get(name, name)
+                if name in out or name in self._taken:
+                    # The direct path's rule, so both write the same text: never
+                    # take a name that a later extra key of the record uses.
+                    name = free_key(name, out, self._taken, d)
+                out[name] = d[key]
 
     def _field_value(
         self, name: str, record: logging.LogRecord, message: str
