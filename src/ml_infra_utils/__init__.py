@@ -54,6 +54,7 @@ from .decorators import (
 from .logging import (
     AppendFileHandler,
     JsonFormatter,
+    JsonLogger,
     MemorySink,
     RecordBatch,
     Run,
@@ -104,6 +105,7 @@ __all__ = [
     "InputTypeError",
     "InvalidParameterError",
     "JsonFormatter",
+    "JsonLogger",
     "LengthMismatchError",
     "LoggingConfigError",
     "MLInfraError",

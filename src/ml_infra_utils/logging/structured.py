@@ -7,6 +7,9 @@
   and :func:`log_context` bound. It hands records to a stdlib logger, or, given
   a stream or a file path, writes the same JSON straight to it (the fast path).
 - :func:`log_ml_event`, :func:`configure_json_logging`, :class:`AppendFileHandler`.
+- :class:`JsonLogger`: a ``logging.Logger`` whose ``extra=`` renames a key that
+  names a ``LogRecord`` attribute (``message`` -> ``message_``) instead of
+  raising ``KeyError`` (``configure_json_logging(safe_extra=True)`` installs it).
 
 Every line is strict RFC 8259 JSON whatever the values (NaN becomes ``"NaN"``,
 numpy values stay numbers; the full mapping is in ``docs/logging.md``), and
@@ -45,6 +48,7 @@ from ml_infra_utils.logging._calls import (
 from ml_infra_utils.logging._context import CONTEXT, Captured, log_context
 from ml_infra_utils.logging._formatter import JsonFormatter
 from ml_infra_utils.logging._json import make_dumps, make_value_encoder, string_encoder
+from ml_infra_utils.logging._logger import JsonLogger
 from ml_infra_utils.logging._output import AppendFile, LineWriter, StreamWriter, report
 from ml_infra_utils.logging._record import (
     RECORD_ATTRIBUTES,
@@ -62,6 +66,7 @@ from ml_infra_utils.logging._setup import AppendFileHandler, configure_json_logg
 __all__ = [
     "AppendFileHandler",
     "JsonFormatter",
+    "JsonLogger",
     "StructuredLogger",
     "configure_json_logging",
     "log_context",
