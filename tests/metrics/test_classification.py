@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import math
+import os
 import warnings
 from typing import Any
 
@@ -468,3 +469,14 @@ class TestPandasNA:
         pd = pytest.importorskip("pandas")
         with pytest.raises(MissingValueError, match=r"^predictions\[0\] is <NA>"):
             m.ConfusionCounts().update([pd.NA, 1], [0, 1])
+
+
+def test_warnings_point_at_a_sibling_package_that_calls() -> None:
+    """A caller in ml_infra_utils_plugins/ is outside the package for stacklevel."""
+    package_dir = os.path.dirname(os.path.abspath(m.__file__))
+    sibling = package_dir + "_plugins" + os.sep + "scoring.py"
+    code = compile("m.precision([0, 0], [1, 1], zero_division='warn')", sibling, "exec")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(code, {"m": m})  # noqa: S102 - a frame with that file name
+    assert [w.filename for w in caught] == [sibling]

@@ -64,7 +64,8 @@ _MODIFIERS = {
     "recall": "true",
     "f-score": "true nor predicted",
 }
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# With the separator: a sibling such as ml_infra_utils_plugins/ is outside.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class ClassSums(NamedTuple):

@@ -58,6 +58,9 @@ def confusion_matrix(
         labels: True classes, as many as *predictions*.
         classes: The classes and their order (rows and columns); pairs with
             another class are left out. By default all classes seen, sorted.
+            When none of them occurs in the labels the result is all zeros
+            (scikit-learn raises instead: a deliberate difference, so that a
+            batch missing some classes still gives a mergeable matrix).
         normalize: ``"true"`` divides each row by its sum, ``"pred"`` each
             column, ``"all"`` everything by the total; a zero sum gives zeros.
         sample_weight: Optional weight per sample.
