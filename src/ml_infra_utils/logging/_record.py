@@ -25,6 +25,7 @@ from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, LoggingConfigError
 from ml_infra_utils._repr import short_repr
+from ml_infra_utils.logging._json import type_name
 
 __all__ = [
     "RECORD_ATTRIBUTES",
@@ -101,18 +102,12 @@ def module_of(filename: str) -> str:
         return name
 
 
-def _type_name(kind: type) -> str:
-    if kind.__module__ == "builtins":
-        return kind.__qualname__
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
 def safe_str(value: object) -> str:
     """``str(value)``, or a placeholder when its ``__str__`` raises."""
     try:
         return str(value)
     except Exception:  # a broken __str__ must not lose the record
-        return f"<unprintable {type(value).__qualname__} object>"
+        return f"<unprintable {type_name(type(value))} object>"
 
 
 def free_key(key: str, *taken: Container[str]) -> str:
@@ -199,7 +194,7 @@ def exception_to_dict(
     except Exception:  # unreadable frames must not lose the record
         frames = []
     info: dict[str, Any] = {
-        "type": _type_name(type(exc)),
+        "type": type_name(type(exc)),
         "message": safe_str(exc),
         "traceback": frames,
     }
