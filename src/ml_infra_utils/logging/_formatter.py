@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from ml_infra_utils._errors import InputTypeError, LoggingConfigError
 from ml_infra_utils._repr import short_repr
+from ml_infra_utils._sequences import check_flag
 from ml_infra_utils.logging._context import CONTEXT, Captured
 from ml_infra_utils.logging._json import (
     make_dumps,
@@ -34,7 +35,6 @@ from ml_infra_utils.logging._record import (
     exc_info_to_dict,
     free_key,
     iso_utc,
-    require_bool,
     safe_str,
     stack_frames,
     traceback_text_to_dict,
@@ -139,7 +139,7 @@ class JsonFormatter(logging.Formatter):
         except ValueError as exc:
             msg = f"invalid fmt/style for JsonFormatter: {exc}"
             raise LoggingConfigError(msg) from exc
-        require_bool(ensure_ascii, "ensure_ascii")
+        check_flag("ensure_ascii", ensure_ascii)
         hook: object = json_default  # checked at run time: dictConfig passes anything
         if hook is not None and not callable(hook):
             kind = type(hook).__name__

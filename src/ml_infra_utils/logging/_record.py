@@ -37,7 +37,6 @@ __all__ = [
     "iso_utc",
     "level_number",
     "module_of",
-    "require_bool",
     "safe_str",
     "stack_frames",
     "traceback_text_to_dict",
@@ -122,19 +121,6 @@ def free_key(key: str, *taken: Container[str]) -> str:
     while any(key in t for t in taken):
         key += "_"
     return key
-
-
-def require_bool(value: object, argument: str) -> bool:
-    """*value* if it is ``True`` or ``False``; a truthy ``"no"`` is refused.
-
-    Examples:
-        >>> require_bool(True, "force")
-        True
-    """
-    if isinstance(value, bool):
-        return value
-    msg = f"{argument} must be True or False (got {short_repr(value)})"
-    raise InputTypeError(msg)
 
 
 def level_number(level: object, argument: str = "level") -> int:

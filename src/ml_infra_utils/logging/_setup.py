@@ -22,10 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any, Final
 
 from ml_infra_utils._errors import LoggingConfigError
+from ml_infra_utils._sequences import check_flag
 from ml_infra_utils.logging._formatter import JsonFormatter
 from ml_infra_utils.logging._logger import install_json_logger_class
 from ml_infra_utils.logging._output import AppendFile
-from ml_infra_utils.logging._record import level_number, require_bool
+from ml_infra_utils.logging._record import level_number
 
 __all__ = ["AppendFileHandler", "configure_json_logging"]
 
@@ -148,8 +149,8 @@ def configure_json_logging(
     if stream is not None and path is not None:
         msg = "configure_json_logging takes stream or path, not both"
         raise LoggingConfigError(msg)
-    require_bool(force, "force")
-    if require_bool(safe_extra, "safe_extra"):
+    check_flag("force", force)
+    if check_flag("safe_extra", safe_extra):
         install_json_logger_class()
     levelno = level_number(level)
     formatter = JsonFormatter(
