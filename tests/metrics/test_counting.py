@@ -191,3 +191,9 @@ def test_weights_from_numpy_and_ints() -> None:
     assert type(counts[1, 1]) is int
     counts, _ = count_pairs([1, 1], [1, 1], np.array([0.5, 0.25]))
     assert counts == {(1, 1): 0.75}
+
+
+def test_a_large_but_finite_int_weight_next_to_a_huge_one() -> None:
+    """int(1.5e308) is a finite weight; only the int beyond floats is named."""
+    with pytest.raises(InfiniteValueError, match=r"^sample_weight\[2\] is"):
+        count_pairs([0, 1, 1], [0, 0, 1], [1.0, int(1.5e308), 10**400])

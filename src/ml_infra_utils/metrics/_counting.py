@@ -182,7 +182,9 @@ def _finite_floats(weights: list[int | float]) -> list[float]:
     try:
         floats = [float(w) for w in weights]
     except OverflowError:  # an int beyond the float range among floats
-        floats = [math.inf if abs(w) > 1e308 else float(w) for w in weights]
+        floats = [
+            math.inf if abs(w) > sys.float_info.max else float(w) for w in weights
+        ]
     if not all(map(math.isfinite, floats)):
         i = next(i for i, w in enumerate(floats) if not math.isfinite(w))
         msg = f"sample_weight[{i}] is {short_repr(weights[i])}; weights must be finite"

@@ -43,7 +43,6 @@ __all__ = [
 ]
 
 FLOAT_MAX = sys.float_info.max
-_MAX = FLOAT_MAX
 # A METH_NOARGS method of float: mapping it over the values is a C-level type
 # check (TypeError for anything but a float) that costs less than a separate pass.
 as_float = float.conjugate
@@ -111,7 +110,9 @@ def reject_beyond_float(
         InfiniteValueError: Naming the first such position.
     """
     for i, value in enumerate(values):
-        if not -_MAX <= value <= _MAX and not (allow_inf and isinstance(value, float)):
+        if not -FLOAT_MAX <= value <= FLOAT_MAX and not (
+            allow_inf and isinstance(value, float)
+        ):
             raise beyond_float_error(value, f"{name}[{i}]", what)
 
 
@@ -150,7 +151,7 @@ def moments(
         k = (sum(values) if total is None else total) / n
     except OverflowError:  # only ints get here: their exact sum / n overflows
         k = math.inf
-    if not -_MAX <= k <= _MAX:
+    if not -FLOAT_MAX <= k <= FLOAT_MAX:
         return _rescaled_moments(values, math.frexp(max(map(abs, values)))[1])
     da = math.dist(values, (k,) * n)
     if da == 0.0:
