@@ -227,3 +227,37 @@ def failing_once() -> Any:
         return "ok"
 
     return func
+
+
+def test_a_hook_that_raises_from_the_original_chains_it_once(
+    fake_time: FakeTime,
+) -> None:
+    """A hook raising inside `except original` already has it as context."""
+
+    def retry_if(exc: BaseException) -> bool:
+        try:
+            raise exc
+        except ValueError:
+            msg = "wrapped"
+            raise RuntimeError(msg)  # noqa: B904 - the implicit context is the point
+
+    with pytest.raises(RuntimeError) as caught:
+        retry(delay=0.0, report=None, retry_if=retry_if)(_original)()
+    original = caught.value.__context__
+    assert isinstance(original, ValueError)
+    assert original.__context__ is None
+
+
+def test_a_hook_failing_on_a_result_notes_the_result(fake_time: FakeTime) -> None:
+    """on_retry raising after a result failed the condition: noted with the result."""
+
+    @retry_on_condition(lambda r: r == "pending", delay=0.0, on_retry=_explode)
+    def poll() -> str:
+        return "pending"
+
+    with pytest.raises(ZeroDivisionError) as caught:
+        poll()
+    assert caught.value.__context__ is None
+    note = "\n".join(caught.value.__notes__)
+    assert "on_retry hook" in note
+    assert "while judging the result 'pending'" in note

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,8 +22,10 @@ from ml_infra_utils import (
     JsonLogger,
     LoggingConfigError,
     StructuredLogger,
+    configure_json_logging,
     log_ml_event,
 )
+from ml_infra_utils.logging._logger import install_json_logger_class
 
 
 def _logger(
@@ -169,3 +172,57 @@ def test_another_logger_class_is_not_silently_replaced() -> None:
     assert "derive it from ml_infra_utils.JsonLogger" in refused
     assert kept == "Derived"
     assert issubclass(LoggingConfigError, ValueError)
+
+
+@pytest.fixture
+def restored_logger_classes() -> Iterator[None]:
+    """Undo install_json_logger_class: the logger class and every logger's class."""
+    saved_class = logging.getLoggerClass()
+    root = logging.getLogger()
+    saved = {
+        name: type(obj)
+        for name, obj in logging.Logger.manager.loggerDict.items()
+        if isinstance(obj, logging.Logger)
+    }
+    saved_root = type(root)
+    try:
+        yield
+    finally:
+        logging.setLoggerClass(saved_class)
+        root.__class__ = saved_root
+        for name, obj in logging.Logger.manager.loggerDict.items():
+            if isinstance(obj, logging.Logger):
+                obj.__class__ = saved.get(name, logging.Logger)
+
+
+@pytest.mark.usefixtures("restored_logger_classes")
+def test_install_converts_plain_loggers_in_this_process() -> None:
+    """The same in-process: plain loggers and the root become JsonLoggers."""
+    before = logging.getLogger(f"test.before.{uuid.uuid4().hex[:8]}")
+    out = io.StringIO()
+    handler = configure_json_logging(stream=out, logger=before.name, safe_extra=True)
+    try:
+        assert type(before) is JsonLogger
+        assert isinstance(logging.getLogger(), JsonLogger)
+        clashing = {"args": 1}
+        before.warning("m", extra=clashing)
+        assert json.loads(out.getvalue())["args_"] == 1
+        install_json_logger_class()  # idempotent
+        assert logging.getLoggerClass() is JsonLogger
+    finally:
+        before.removeHandler(handler)
+
+
+@pytest.mark.usefixtures("restored_logger_classes")
+def test_install_refuses_another_logger_class_in_this_process() -> None:
+    """The same refusal in-process; a record without extra is made as usual."""
+
+    class Mine(logging.Logger):
+        pass
+
+    logging.setLoggerClass(Mine)
+    with pytest.raises(LoggingConfigError, match="Mine is installed"):
+        install_json_logger_class()
+    logger, out = _logger()
+    logger.info("plain")
+    assert json.loads(out.getvalue())["message"] == "plain"

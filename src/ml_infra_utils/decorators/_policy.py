@@ -435,8 +435,7 @@ def chain_context(error: BaseException, original: BaseException) -> None:
             return
         last = last.__context__
         seen.add(id(last))
-    if last is not original:
-        last.__context__ = original
+    last.__context__ = original
 
 
 def _outcome(exc: BaseException | None, result: object) -> str:
