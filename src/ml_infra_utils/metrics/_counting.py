@@ -159,7 +159,9 @@ def _weighted_counts(
     all_ints = set(map(type, weights)) <= {int}
     if not all_ints:
         weights = _finite_floats(weights)
-        exact_total(weights)  # every score needs the total: refuse an overflow now
+        total = sum(weights)  # C speed; inf (or NaN) only when it overflows
+        if total - total != 0.0:
+            exact_total(weights)  # every score needs the total: refuse it now
     try:
         groups = _group_weights(zip(actual, predicted, strict=True), weights, all_ints)
     except TypeError:
