@@ -20,7 +20,8 @@ can catch either our class or the builtin they already handle::
     ├── NotFittedError(MLInfraError, ValueError, AttributeError)  scaler not fitted
     ├── OutOfRangeError(MLInfraError, ValueError)    values outside validate_range
     ├── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
-    └── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
+    ├── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
+    └── OutputClosedError(MLInfraError, ValueError)  written to after close()
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "MissingValueError",
     "NotFittedError",
     "OutOfRangeError",
+    "OutputClosedError",
     "RetryError",
     "RunNotFoundError",
     "RunStateError",
@@ -213,6 +215,16 @@ class OutOfRangeError(MLInfraError, ValueError):
     def __reduce__(self) -> tuple[type[OutOfRangeError], tuple[str, list[int]]]:
         # Keep the positions when the error crosses a process boundary.
         return type(self), (str(self), self.positions)
+
+
+class OutputClosedError(MLInfraError, ValueError):
+    """A file, stream or sink was written to after it was closed.
+
+    A :class:`ValueError`, as the standard library's "I/O operation on closed
+    file". Logging calls never raise it into the caller: a
+    :class:`~ml_infra_utils.StructuredLogger` or a handler reports it on stderr
+    as ``logging.Handler.handleError`` does.
+    """
 
 
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``

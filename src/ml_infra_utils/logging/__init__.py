@@ -21,6 +21,7 @@ from ml_infra_utils.logging.sinks import MemorySink, RecordBatch, RunStoreSink, 
 from ml_infra_utils.logging.structured import (
     AppendFileHandler,
     JsonFormatter,
+    JsonLogger,
     StructuredLogger,
     configure_json_logging,
     log_context,
@@ -30,6 +31,7 @@ from ml_infra_utils.logging.structured import (
 __all__ = [
     "AppendFileHandler",
     "JsonFormatter",
+    "JsonLogger",
     "MemorySink",
     "RecordBatch",
     "Run",
