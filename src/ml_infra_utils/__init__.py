@@ -34,6 +34,7 @@ from ._errors import (
     RunNotFoundError,
     RunStateError,
     ShapeError,
+    TrackingServerError,
     UndefinedMetricWarning,
 )
 from ._version import __version__ as __version__
@@ -52,6 +53,7 @@ from .decorators import (
 )
 from .logging import (
     AppendFileHandler,
+    HttpSink,
     JsonFormatter,
     MemorySink,
     RecordBatch,
@@ -70,6 +72,7 @@ from .logging import (
     log_ml_event,
     log_params,
     log_result,
+    send_spooled,
     start_run,
 )
 from .metrics import (
@@ -99,6 +102,7 @@ __all__ = [
     "ConstantInputError",
     "CorruptRunError",
     "EmptyInputError",
+    "HttpSink",
     "InfiniteValueError",
     "InputTypeError",
     "InvalidParameterError",
@@ -124,6 +128,7 @@ __all__ = [
     "StructuredLogger",
     "Timer",
     "TimerStats",
+    "TrackingServerError",
     "UndefinedMetricWarning",
     "accuracy",
     "active_run",
@@ -151,6 +156,7 @@ __all__ = [
     "retry",
     "retry_on_condition",
     "retry_testing",
+    "send_spooled",
     "set_retry_testing",
     "standardize",
     "start_run",

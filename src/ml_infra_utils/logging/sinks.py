@@ -17,9 +17,12 @@ raises, the run keeps the batch and calls ``write`` again later with the *same*
 batch, so a sink must leave no partial effect behind (the local store truncates a
 half-written batch) or deduplicate by message id.
 
-Two sinks ship here: :class:`RunStoreSink`, the local store under ``./runs/``
+Three sinks ship here: :class:`RunStoreSink`, the local store under ``./runs/``
 (the default, no server needed; its layout is documented in ``docs/runs.md``),
-and :class:`MemorySink`, which keeps everything in memory for tests.
+:class:`HttpSink`, which sends the batches to a tracking server
+(``ml-infra-utils serve``; the wire format is ``docs/protocol.md``), and
+:class:`MemorySink`, which keeps everything in memory for tests.
+:func:`send_spooled` delivers what an :class:`HttpSink` could not.
 
 Examples:
     >>> sink = MemorySink()
@@ -39,6 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ml_infra_utils._errors import InvalidParameterError
 
+from ._http_sink import HttpSink, send_spooled
 from ._records import (
     METRICS_FILE,
     RUN_FILE,
@@ -51,7 +55,15 @@ from ._records import (
 )
 from ._validators import check_experiment
 
-__all__ = ["MemorySink", "Record", "RecordBatch", "RunStoreSink", "Sink"]
+__all__ = [
+    "HttpSink",
+    "MemorySink",
+    "Record",
+    "RecordBatch",
+    "RunStoreSink",
+    "Sink",
+    "send_spooled",
+]
 
 
 @runtime_checkable
