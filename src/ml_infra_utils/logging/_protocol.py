@@ -35,7 +35,13 @@ from typing import Any, NamedTuple
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
-from ._records import SCHEMA_VERSION, RecordBatch, decode_number, quote_json
+from ._records import (
+    SCHEMA_VERSION,
+    RecordBatch,
+    decode_number,
+    encode_number,
+    quote_json,
+)
 from ._validators import (
     MAX_NAME_LENGTH,
     MAX_STEP,
@@ -170,7 +176,7 @@ def _encode_with_ids(
             {
                 "name": name,
                 "msg_id": ids[i],
-                "value": _number(value),
+                "value": encode_number(value),
                 "step": step,
                 "timestamp": ts,
                 "metadata": {"type": "metric" if step is not None else "result"},
@@ -212,7 +218,7 @@ def encode_run(info: Mapping[str, Any]) -> bytes:
     record = dict(info)
     results = record.get("results")
     if isinstance(results, Mapping):
-        record["results"] = {k: json.loads(_number(v)) for k, v in results.items()}
+        record["results"] = {k: encode_number(v) for k, v in results.items()}
     text = json.dumps({"run": record}, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8")
 
@@ -593,6 +599,6 @@ def tora_view(info: Mapping[str, Any], url: str) -> dict[str, Any]:
         "status": info.get("status"),
         "createdAt": info.get("start_time"),
         "results": {
-            k: json.loads(_number(v)) for k, v in (info.get("results") or {}).items()
+            k: encode_number(v) for k, v in (info.get("results") or {}).items()
         },
     }

@@ -35,6 +35,7 @@ Examples:
 from __future__ import annotations
 
 import hmac
+import http
 import http.server
 import json
 import logging
@@ -85,6 +86,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = f"ml-infra-utils/{__version__}"
     sys_version = ""
     timeout = 120  # an idle keep-alive connection or a stalled client
+    disable_nagle_algorithm = True  # answers go out at once
     server: _HTTPServer
     _body_read = False  # per request: whether the body was read (nothing to drain)
     _bytes_in = 0
@@ -140,22 +142,29 @@ def _send(
     close: bool = False,
     headers: dict[str, str] | None = None,
 ) -> int:
+    """Answer with a JSON body, head and body in one write (no Nagle delay)."""
     body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    reason = http.HTTPStatus(status).phrase if status in _PHRASES else ""
+    lines = [
+        f"HTTP/1.1 {status} {reason}",
+        f"Server: {handler.version_string()}",
+        f"Date: {handler.date_time_string()}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+    ]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    if close:
+        lines.append("Connection: close")
+        handler.close_connection = True
+    head = "\r\n".join([*lines, "", ""]).encode("latin-1")
     try:
-        handler.send_response_only(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("Date", handler.date_time_string())
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        if close:
-            handler.send_header("Connection", "close")
-            handler.close_connection = True
-        handler.end_headers()
-        handler.wfile.write(body)
+        handler.wfile.write(head + body)
     except OSError:  # the client went away; nothing to answer to
         handler.close_connection = True
     return len(body)
+
+
+_PHRASES = frozenset(int(s) for s in http.HTTPStatus)
 
 
 class TrackingServer:
