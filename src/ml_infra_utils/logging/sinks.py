@@ -132,7 +132,10 @@ class RunStoreSink:
     def open(self, info: Mapping[str, Any]) -> None:
         """Create the run directory, an empty ``metrics.jsonl`` and ``run.json``.
 
-        Opening a run directory that exists already continues it (appends).
+        Opening a run directory that exists already continues it (appends),
+        after cutting a last line without its newline: a process killed in the
+        middle of a ``write`` (Linux may stop a write between pages on SIGKILL)
+        leaves one, and appending to it would spoil the next record too.
         """
         experiment = check_experiment(info.get("experiment"), "experiment")
         run_id = check_experiment(info.get("id"), "run id")
@@ -143,8 +146,9 @@ class RunStoreSink:
             raise InvalidParameterError(msg)
         path.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(
-            path / METRICS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            path / METRICS_FILE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644
         )
+        _cut_torn_line(self._fd)
         self.path = path
         self._info = copy.deepcopy(dict(info))
         self._info.setdefault("results", {})
@@ -197,6 +201,21 @@ class RunStoreSink:
         write_json_atomic(
             self.path / RUN_FILE, info_bytes(self._info), fsync=self.fsync
         )
+
+
+def _cut_torn_line(fd: int) -> None:
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        if cut >= 0:
+            os.ftruncate(fd, start + cut + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
 
 
 class MemorySink:
