@@ -610,3 +610,42 @@ def test_protocol_errors_carry_their_status() -> None:
     """ProtocolError keeps the status and message for the answer."""
     error = ProtocolError(418, "teapot")
     assert (error.status, error.message, str(error)) == (418, "teapot", "teapot")
+
+
+@pytest.mark.parametrize(
+    ("batches", "expected_steps"),
+    [
+        ([range(10), range(5, 15)], list(range(15))),  # overlap: a repeat + more
+        ([range(5, 10), range(5)], list(range(5, 10))),  # below the watermark
+        ([range(10), [12, 11, 14]], [*range(10), 12, 11, 14]),  # gaps, unordered
+        ([[3, 1, 2], [1, 2, 3]], [3, 1, 2]),  # unordered, repeated
+    ],
+)
+def test_sequence_ids_in_any_order_are_stored_once(
+    server: TrackingServer,
+    client: Client,
+    batches: list[Any],
+    expected_steps: list[int],
+) -> None:
+    """Our clients send contiguous ascending ids (the fast path); anything else
+    still stores each new id once (ids at or below the highest stored are old)."""
+    run_id = create(client)
+    for seqs in batches:
+        payload = {
+            "logs": [
+                {"name": "m", "msg_id": f"{run_id}:{n}", "value": n, "step": n}
+                for n in seqs
+            ]
+            + [
+                {
+                    "name": "r",
+                    "msg_id": "res",
+                    "value": 1,
+                    "metadata": {"type": "result"},
+                }
+            ]
+        }
+        status, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", payload)
+        assert status == 200
+        assert answer["data"]["received"] == len(seqs) + 1
+    assert only_run(server.runs_dir)["metrics"]["m"]["steps"] == expected_steps

@@ -85,7 +85,7 @@ class HttpSink:
         runs_dir: str | os.PathLike[str] | None = None,
         timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
-        max_batch: int = 10_000,
+        max_batch: int = 5_000,
         max_retry_delay: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:

@@ -322,7 +322,9 @@ def parse_logs(
             _check(check_name, name, f"logs[{i}].name")
             if len(known) < 100_000:
                 known.add(name)  # type: ignore[arg-type]  # checked: a str
-        value = _value(log.get("value"), i)
+        value = log.get("value")
+        if type(value) is not float and type(value) is not int:
+            value = _value(value, i)
         msg_id = log.get("msg_id")
         if type(msg_id) is not str or not 0 < len(msg_id) <= MAX_MSG_ID_LENGTH:
             msg = (
@@ -336,7 +338,12 @@ def parse_logs(
         elif type(ts) is not int or not 0 <= ts <= MAX_STEP:
             msg = f"logs[{i}].timestamp must be an int >= 0 (milliseconds), got {ts!r}"
             raise _bad(msg)
-        if _kind_of(log.get("metadata"), i) == "result":
+        metadata = log.get("metadata")
+        if (
+            metadata is not None
+            and (type(metadata) is not dict or metadata.get("type") != "metric")
+            and _kind_of(metadata, i) == "result"
+        ):
             out.results.append((name, value, None, ts))  # type: ignore[arg-type]
             out.result_ids.append(msg_id)
             continue

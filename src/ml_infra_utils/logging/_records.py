@@ -281,7 +281,11 @@ def quote_json(text: str) -> str:
 
 def _format_with_ids(flat: Sequence[Any], ids: Sequence[str]) -> str:
     # Metric records come first in a batch, so their ids are the first ones.
-    quoted = map(quote_json, ids[: len(flat) // 4])
+    mine = ids[: len(flat) // 4]
+    if _PLAIN.fullmatch("".join(mine)):  # one C call instead of one per id
+        quoted: Any = ['"' + i + '"' for i in mine]
+    else:
+        quoted = map(quote_json, mine)
     line = _LINE_ID.__mod__
     return "".join(
         map(

@@ -195,17 +195,9 @@ class RemoteStore:
             run.lock.release()
 
     def _append(self, run: _Run, logs: ParsedLogs) -> tuple[int, int]:
+        metrics, ids, top = self._new_metrics(run, logs)
+        batch_ids = set(ids) if logs.result_ids else set()
         seen = run.seen
-        batch_ids: set[str] = set()
-        metrics: list[Any] = []
-        ids: list[str] = []
-        flat = logs.metrics
-        for i, msg_id in enumerate(logs.metric_ids):
-            if seen(msg_id) or msg_id in batch_ids:
-                continue
-            batch_ids.add(msg_id)
-            metrics += flat[4 * i : 4 * i + 4]
-            ids.append(msg_id)
         results = []
         for msg_id, record in zip(logs.result_ids, logs.results, strict=True):
             if not seen(msg_id) and msg_id not in batch_ids:
@@ -223,8 +215,11 @@ class RemoteStore:
         # once written: a failure in between never stores a record twice.
         if metrics:
             run.sink.write(RecordBatch(run_id, 0, metrics, (), ids[:count]))
-            for msg_id in ids[:count]:
-                run.remember(msg_id)
+            if top is not None:
+                run.high = max(run.high, top)
+            else:
+                for msg_id in ids[:count]:
+                    run.remember(msg_id)
         if results:
             run.sink.write(RecordBatch(run_id, 0, (), results, ids[count:]))
             run.info["results"] = {**run.info.get("results", {})}
@@ -232,6 +227,34 @@ class RemoteStore:
             for msg_id in ids[count:]:
                 run.remember(msg_id)
         return stored, len(logs) - stored
+
+    def _new_metrics(
+        self, run: _Run, logs: ParsedLogs
+    ) -> tuple[list[Any], list[str], int | None]:
+        """The metrics (flat) and ids of *logs* not stored before, in order, and
+        the sequence number of the last one when they are a contiguous range."""
+        ids = logs.metric_ids
+        if ids and ids[0].startswith(run.prefix):
+            # Our clients number a run's records: a request is usually a
+            # contiguous range above everything stored. One C-level comparison
+            # proves it, and then no record needs a look of its own.
+            first = run.seq(ids[0])
+            if first is not None and first > run.high:
+                expected = [f"{run.prefix}{n}" for n in range(first, first + len(ids))]
+                if ids == expected:
+                    return logs.metrics, expected, first + len(ids) - 1
+        seen = run.seen
+        batch_ids: set[str] = set()
+        metrics: list[Any] = []
+        kept: list[str] = []
+        flat = logs.metrics
+        for i, msg_id in enumerate(ids):
+            if seen(msg_id) or msg_id in batch_ids:
+                continue
+            batch_ids.add(msg_id)
+            metrics += flat[4 * i : 4 * i + 4]
+            kept.append(msg_id)
+        return metrics, kept, None
 
     def _fill_steps(self, run: _Run, metrics: list[Any]) -> None:
         # Metrics sent without a step take the next step of their name, as a

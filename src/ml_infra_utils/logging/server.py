@@ -201,7 +201,7 @@ class TrackingServer:
         api_key: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         fsync: bool = True,
-        max_workers: int = 8,
+        max_workers: int = 4,
     ) -> None:
         for value, argument in (
             (port, "port"),
