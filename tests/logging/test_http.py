@@ -28,11 +28,8 @@ from ml_infra_utils import (
     retry_testing,
     send_spooled,
 )
-from ml_infra_utils.logging._http import (
-    BatchSender,
-    retry_after_seconds,
-    retryable_status,
-)
+from ml_infra_utils.logging._connection import retry_after_seconds, retryable_status
+from ml_infra_utils.logging._http import BatchSender
 from ml_infra_utils.logging._spool import Outbox, Request, read_header
 from ml_infra_utils.logging._urls import check_url, positive_seconds, redact_url
 

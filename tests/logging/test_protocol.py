@@ -11,19 +11,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ml_infra_utils import RecordBatch, Run
+from ml_infra_utils.logging._payloads import (
+    parse_experiment,
+    parse_json,
+    parse_logs,
+    parse_run_record,
+    parse_workspace,
+    tora_view,
+)
 from ml_infra_utils.logging._protocol import (
     MAX_LOGS_PER_REQUEST,
     ProtocolError,
     encode_logs,
     encode_run,
     logs_path,
-    parse_experiment,
-    parse_json,
-    parse_logs,
-    parse_run_record,
-    parse_workspace,
     run_path,
-    tora_view,
 )
 from ml_infra_utils.logging.sinks import MemorySink
 

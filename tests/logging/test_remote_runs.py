@@ -352,7 +352,7 @@ def test_answers_lost_after_the_records_were_stored(
 ) -> None:
     """The server writes, then the connection dies before the answer: the client
     sends again and the server keeps one copy of each record."""
-    dispatch = server._dispatch
+    dispatch = server.app._dispatch
     cuts = {"left": 5}
 
     def write_then_cut(*args: Any, **kwargs: Any) -> tuple[int, object]:
@@ -364,7 +364,7 @@ def test_answers_lost_after_the_records_were_stored(
             raise ConnectionResetError(msg)
         return answer
 
-    monkeypatch.setattr(server, "_dispatch", write_then_cut)
+    monkeypatch.setattr(server.app, "_dispatch", write_then_cut)
     with (
         retry_testing(),
         Run("cut", sink=sink(server.url, tmp_path, max_batch=100)) as run,
@@ -443,7 +443,7 @@ def test_a_server_answering_500_and_503_for_a_while(
     tmp_path: Path, server: TrackingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Errors for the first requests (then healthy): everything arrives once."""
-    answer = server._answer
+    answer = server.app._answer
     failures = {"left": 12}
 
     def flaky(handler: Any, method: str, info: dict[str, Any]) -> tuple[int, object]:
@@ -452,7 +452,7 @@ def test_a_server_answering_500_and_503_for_a_while(
             raise ProtocolError(503 if failures["left"] % 2 else 500, "busy")
         return answer(handler, method, info)
 
-    monkeypatch.setattr(server, "_answer", flaky)
+    monkeypatch.setattr(server.app, "_answer", flaky)
     with (
         retry_testing(),
         Run(

@@ -504,11 +504,11 @@ def test_a_stopping_server_refuses_with_503(
 ) -> None:
     """A kept-alive connection that sends during shutdown gets 503 + Retry-After."""
     create(client)
-    server._stopping = True  # what stop() sets first
+    server.app._stopping = True  # what stop() sets first
     try:
         status, _, response = client("POST", "/experiments", {"name": "late"})
     finally:
-        server._stopping = False
+        server.app._stopping = False
     assert status == 503
     assert response.getheader("Retry-After") == "1"
 

@@ -33,7 +33,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ._protocol import MAX_LOGS_PER_REQUEST, NewExperiment, ParsedLogs, ProtocolError
+from ._payloads import NewExperiment, ParsedLogs
+from ._protocol import MAX_LOGS_PER_REQUEST, ProtocolError
 from ._records import (
     METRICS_FILE,
     RUN_FILE,
