@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -163,4 +164,41 @@ def test_the_request_log_can_go_to_a_file(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert err == ""
     events = [json.loads(line).get("event") for line in log.read_text().splitlines()]
+    assert events == ["started", "stopping", "stopped"]
+
+
+def interrupt_when_serving() -> threading.Thread:
+    """SIGINT this process once `serve` has installed its handler."""
+    default = signal.getsignal(signal.SIGINT)
+
+    def wait_then_interrupt() -> None:
+        deadline = time.monotonic() + 60
+        while signal.getsignal(signal.SIGINT) is default:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=wait_then_interrupt, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("to_file", [False, True])
+def test_serve_runs_in_process_until_sigint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], to_file: bool
+) -> None:
+    """main(['serve', ...]): JSON records to stderr (or --log-file), SIGINT ends it."""
+    log = tmp_path / "server.log"
+    argv = ["serve", "--port", "0", "--runs-dir", str(tmp_path), "--no-fsync"]
+    previous = signal.getsignal(signal.SIGINT)
+    thread = interrupt_when_serving()
+    code = main([*argv, "--log-file", str(log)] if to_file else argv)
+    thread.join(5)
+    assert code == 0
+    assert signal.getsignal(signal.SIGINT) is previous  # restored
+    text = log.read_text() if to_file else capsys.readouterr().err
+    events = [json.loads(line).get("event") for line in text.splitlines()]
     assert events == ["started", "stopping", "stopped"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import logging
+import os
 import shutil
 import socket
 import ssl
@@ -532,3 +533,159 @@ def test_timeouts_must_be_positive_finite_numbers(value: object) -> None:
     with pytest.raises((InputTypeError, InvalidParameterError)):
         positive_seconds(value, "timeout")
     assert positive_seconds(0, "timeout", allow_zero=True) == 0.0
+
+
+# ---------------------------------------------------------------- local disk errors
+def test_bad_sender_options_are_refused(tmp_path: Path) -> None:
+    """max_memory must be an int; api_key a string."""
+    with pytest.raises(InputTypeError, match="max_memory"):
+        BatchSender("http://h", name="x", spool_dir=tmp_path, max_memory="1")  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError, match="api_key"):
+        BatchSender("http://h", name="x", spool_dir=tmp_path, api_key=5)  # type: ignore[arg-type]
+
+
+def full_disk(*_: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_while_spooling_is_raised_to_the_producer(
+    recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """send() raises OSError and queues nothing, so the run keeps the batch."""
+    sender = make(recorder.url, tmp_path, max_memory=1)  # every request spills
+    monkeypatch.setattr(Outbox, "append", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        sender.send("POST", "/x", body(1))
+    assert sender.flush(timeout=20)  # nothing was queued
+    monkeypatch.undo()
+    sender.send("POST", "/y", body(2))
+    assert sender.close(timeout=20)
+    assert [r[1] for r in recorder.requests] == ["/y"]
+
+
+def test_a_full_disk_when_the_server_goes_away_keeps_requests_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No outbox can be written: logged; requests wait in memory and still arrive."""
+    port = free_port()
+    monkeypatch.setattr(Outbox, "open", full_disk)
+    sender = make(f"http://127.0.0.1:{port}", tmp_path)
+    with retry_testing():
+        sender.send("POST", "/a", body(1))
+        wait_for(lambda: "could not write the outbox" in caplog.text)
+        server = Recorder(port)
+        try:
+            assert sender.close(timeout=20)
+        finally:
+            server.stop()
+    assert [r[1] for r in server.requests] == ["/a"]
+
+
+def test_a_refused_request_that_cannot_be_kept_is_still_reported(
+    recorder: Recorder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Writing .rejected fails: the error says so; the sender goes on."""
+    recorder.script = [422]
+    monkeypatch.setattr(Outbox, "reject", full_disk)
+    sender = make(recorder.url, tmp_path)
+    sender.send("POST", "/x", body(1))
+    sender.send("POST", "/y", body(2))
+    assert sender.close(timeout=20)
+    assert "it could not be kept" in caplog.text
+    assert [e.status for e in sender.errors] == [422]
+
+
+# ---------------------------------------------------------------- outbox edge cases
+def test_a_torn_line_longer_than_the_read_chunk_is_cut(tmp_path: Path) -> None:
+    """The search for the last newline walks back over a long torn line."""
+    box = Outbox(tmp_path, "r", "http://h")
+    box.open()
+    box.append([Request("POST", "/a", b"{}", 1)])
+    box.close()
+    with box.path.open("ab") as file:
+        file.write(b"POST /b 1 " + b"x" * 200_000)
+    box.open()
+    assert box.pending_records() == 1
+    assert box.read().path == "/a"  # type: ignore[union-attr]
+    assert box.read() is None
+    box.close()
+    box.path.write_bytes(b"no newline at all")
+    box.open()
+    assert box.path.read_bytes().startswith(b"#ml-infra-utils-outbox 1 ")
+    box.remove()
+
+
+def test_a_bad_sent_offset_starts_after_the_header(tmp_path: Path) -> None:
+    """A .sent file out of range or unreadable means: nothing was acknowledged."""
+    box = Outbox(tmp_path, "r", "http://h")
+    box.open()
+    box.append([Request("POST", "/a", b"{}", 1)])
+    box.close()
+    for junk in ("-5", "99999999", "x"):
+        (tmp_path / "r.outbox.sent").write_text(junk)
+        box.open()
+        assert box.read().path == "/a"  # type: ignore[union-attr]
+        box.close()
+
+
+@pytest.mark.parametrize(
+    "first",
+    [b"#ml-infra-utils-outbox 1 {bad\n", b"#ml-infra-utils-outbox 1 [1]\n", b"x\n"],
+)
+def test_an_unreadable_header_has_no_url(tmp_path: Path, first: bytes) -> None:
+    """read_header gives {} for a header it cannot read."""
+    path = tmp_path / "x.outbox"
+    path.write_bytes(first)
+    assert read_header(path) == {}
+
+
+def test_an_outbox_request_has_a_short_repr() -> None:
+    """Request repr: method, path and records (never the body)."""
+    assert (
+        repr(Request("POST", "/x", b'{"secret":1}', 3)) == "Request(POST /x, 3 records)"
+    )
+
+
+def test_an_append_that_fails_half_way_leaves_no_partial_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write error mid-append truncates the file back: whole requests only."""
+    box = Outbox(tmp_path, "r", "http://h")
+    box.open()
+    size = box.size
+
+    def half_then_fail(fd: int, data: bytes) -> None:
+        os.write(fd, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ml_infra_utils.logging._spool.write_all", half_then_fail)
+    with pytest.raises(OSError, match="No space"):
+        box.append([Request("POST", "/a", b"{}", 1)])
+    assert box.path.stat().st_size == size
+    assert repr(box) == f"Outbox({str(box.path)!r}, sent={size}, size={size})"
+    box.close()
+
+
+def test_an_outbox_that_cannot_be_prepared_is_closed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error while opening closes what was opened; the outbox stays closed."""
+    box = Outbox(tmp_path, "r", "http://h")
+    monkeypatch.setattr(Outbox, "_drop_torn_tail", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        box.open()
+    assert not box.is_open
+
+
+def test_a_line_still_being_written_is_not_read(tmp_path: Path) -> None:
+    """read() stops at a line without its newline (another writer's, or torn)."""
+    box = Outbox(tmp_path, "r", "http://h")
+    box.open()
+    with box.path.open("ab") as file:
+        file.write(b"POST /x 1 {")
+    box.size = box.path.stat().st_size
+    assert box.read() is None
+    box.close()

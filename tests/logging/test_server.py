@@ -649,3 +649,109 @@ def test_sequence_ids_in_any_order_are_stored_once(
         assert status == 200
         assert answer["data"]["received"] == len(seqs) + 1
     assert only_run(server.runs_dir)["metrics"]["m"]["steps"] == expected_steps
+
+
+def test_an_ipv6_address_can_be_bound(tmp_path: Path) -> None:
+    """host='::1' binds IPv6; the URL brackets the address."""
+    try:
+        server = TrackingServer(tmp_path, host="::1", port=0, fsync=False)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with server:
+        assert server.url == f"http://[::1]:{server.port}"
+        conn = http.client.HTTPConnection("::1", server.port, timeout=20)
+        conn.request("GET", "/health")
+        assert conn.getresponse().status == 200
+        conn.close()
+
+
+def test_a_body_shorter_than_announced_is_400(server: TrackingServer) -> None:
+    """Content-Length larger than what arrives: 400, the connection closed."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(
+            b"POST /experiments HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}"
+        )
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"the body ended after 2 of 100 bytes" in answer
+
+
+def test_stop_gives_up_waiting_after_its_timeout(
+    server: TrackingServer,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A request slower than stop()'s timeout is logged, not waited for forever."""
+    run_id = create(client)
+    entered, release = threading.Event(), threading.Event()
+    append = server.store.append
+
+    def stuck(*args: Any) -> Any:
+        entered.set()
+        release.wait(20)
+        return append(*args)
+
+    monkeypatch.setattr(server.store, "append", stuck)
+    worker = threading.Thread(
+        target=client,
+        args=("POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 1)),
+    )
+    worker.start()
+    assert entered.wait(20)
+    server.stop(timeout=0.05)
+    release.set()
+    worker.join(20)
+    assert "1 requests still running after 0.05 s" in caplog.text
+
+
+def test_the_dedup_window_forgets_the_oldest_random_ids(
+    server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random ids are remembered in a window of the run's last ids."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.DEDUP_WINDOW", 3)
+    run_id = create(client)
+    path = f"/experiments/{run_id}/logs/batch"
+
+    def send(*ids: str) -> int:
+        entries = [{"name": "a", "msg_id": i, "value": 1, "step": 0} for i in ids]
+        return int(client("POST", path, {"logs": entries})[1]["data"]["stored"])
+
+    assert send("u1", "u2", "u3", "u4") == 4
+    assert send("u2", "u3", "u4") == 0  # in the window
+    assert send("u1") == 1  # fell out of the window of 3
+
+
+def test_reopening_reads_only_the_tail_and_unescapes_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the ids come from the last bytes; escaped ids are decoded."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.TAIL_BYTES", 300)
+    ids = [f'id"{i}' for i in range(20)]  # quotes: stored escaped
+    batch = {"logs": [{"name": "a", "msg_id": i, "value": 1, "step": 0} for i in ids]}
+    with TrackingServer(tmp_path, port=0, fsync=False) as first:
+        client = Client(first)
+        run_id = create(client)
+        client("POST", f"/experiments/{run_id}/logs/batch", batch)
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        _, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", batch)
+        client.close()
+    # The last ids (inside the 300-byte tail) are known; the first are not.
+    assert 0 < answer["data"]["duplicates"] < 20
+    assert answer["data"]["stored"] == 20 - answer["data"]["duplicates"]
+
+
+def test_a_moved_run_is_found_again(server: TrackingServer, client: Client) -> None:
+    """A run directory renamed on disk is looked up again, not served stale."""
+    run_id = create(client)
+    server.store.close()
+    old = next(server.runs_dir.glob(f"*/{run_id}"))
+    new = old.parent.parent / "renamed" / run_id
+    new.parent.mkdir()
+    old.rename(new)
+    status, answer, _ = client("GET", f"/experiments/{run_id}")
+    assert status == 200
+    assert answer["data"]["name"] == "renamed"
