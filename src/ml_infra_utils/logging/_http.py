@@ -120,7 +120,7 @@ class BatchSender:
         spool_dir: str | os.PathLike[str],
         api_key: str | None = None,
         timeout: float = 10.0,
-        max_retry_delay: float = 30.0,
+        max_retry_delay: float = 10.0,
         max_memory: int = 64 * 1024 * 1024,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:

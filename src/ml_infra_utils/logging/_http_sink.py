@@ -86,7 +86,7 @@ class HttpSink:
         timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
         max_batch: int = 5_000,
-        max_retry_delay: float = 30.0,
+        max_retry_delay: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = check_url(url)
