@@ -35,6 +35,7 @@ from ._errors import (
     RunNotFoundError,
     RunStateError,
     ShapeError,
+    TrackingServerError,
     UndefinedMetricWarning,
 )
 from ._version import __version__ as __version__
@@ -53,6 +54,7 @@ from .decorators import (
 )
 from .logging import (
     AppendFileHandler,
+    HttpSink,
     JsonFormatter,
     JsonLogger,
     MemorySink,
@@ -72,6 +74,7 @@ from .logging import (
     log_ml_event,
     log_params,
     log_result,
+    send_spooled,
     start_run,
 )
 from .metrics import (
@@ -101,6 +104,7 @@ __all__ = [
     "ConstantInputError",
     "CorruptRunError",
     "EmptyInputError",
+    "HttpSink",
     "InfiniteValueError",
     "InputTypeError",
     "InvalidParameterError",
@@ -128,6 +132,7 @@ __all__ = [
     "StructuredLogger",
     "Timer",
     "TimerStats",
+    "TrackingServerError",
     "UndefinedMetricWarning",
     "accuracy",
     "active_run",
@@ -155,6 +160,7 @@ __all__ = [
     "retry",
     "retry_on_condition",
     "retry_testing",
+    "send_spooled",
     "set_retry_testing",
     "standardize",
     "start_run",

@@ -17,7 +17,14 @@ from ml_infra_utils.logging.runs import (
     log_result,
     start_run,
 )
-from ml_infra_utils.logging.sinks import MemorySink, RecordBatch, RunStoreSink, Sink
+from ml_infra_utils.logging.sinks import (
+    HttpSink,
+    MemorySink,
+    RecordBatch,
+    RunStoreSink,
+    Sink,
+    send_spooled,
+)
 from ml_infra_utils.logging.structured import (
     AppendFileHandler,
     JsonFormatter,
@@ -30,6 +37,7 @@ from ml_infra_utils.logging.structured import (
 
 __all__ = [
     "AppendFileHandler",
+    "HttpSink",
     "JsonFormatter",
     "JsonLogger",
     "MemorySink",
@@ -49,5 +57,6 @@ __all__ = [
     "log_ml_event",
     "log_params",
     "log_result",
+    "send_spooled",
     "start_run",
 ]
