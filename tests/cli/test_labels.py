@@ -109,6 +109,20 @@ def test_csv_column_by_name_by_role_or_the_only_one() -> None:
     assert (got.labels, got.column, got.first_line) == (["1", "0"], "y", 2)
 
 
+def test_a_column_for_both_files_spares_plain_files() -> None:
+    """--column reads a plain file as it is; a file's own column must exist."""
+    shared = read(b"cat\ndog\n", column="species", strict_column=False)
+    assert (shared.labels, shared.column) == (["cat", "dog"], None)
+    named = read(b"Species\ncat\n", column="species", strict_column=False, header=False)
+    assert (named.labels, named.column, named.first_line) == (["cat"], "Species", 2)
+    with pytest.raises(
+        InvalidParameterError, match=r"has no column 'species': it holds one"
+    ):
+        read(b"cat\ndog\n", column="species")
+    with pytest.raises(InvalidParameterError, match="has no column 'species'"):
+        read(b"a,b\n1,2\n", column="species", strict_column=False)
+
+
 def test_csv_quoting_and_tabs() -> None:
     """Quoted fields keep commas; a tab-separated file is read as such."""
     assert read(b'"x,y"\n1\n').labels == ["1"]  # one quoted column
@@ -187,3 +201,10 @@ def test_convert_refuses_scores(bad: str) -> None:
         convert(preds, LabelFile("l.txt", ["1", "0"], 1))
     with pytest.raises(InvalidParameterError, match=r"l\.txt line 2: "):
         convert(LabelFile("p.txt", ["1", "0"], 1), LabelFile("l.txt", ["1", bad], 1))
+
+
+def test_convert_names_the_first_score_in_file_order() -> None:
+    """Whatever the set order, the error names the earliest bad line."""
+    preds = LabelFile("p.txt", ["1", "0.91", "0.12", "0.5"], 1)
+    with pytest.raises(InvalidParameterError, match=r"p\.txt line 2: '0\.91'"):
+        convert(preds, LabelFile("l.txt", ["1", "0", "1", "0"], 1))

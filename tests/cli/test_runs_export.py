@@ -145,6 +145,19 @@ def test_export_to_a_file_replaces_it_atomically(
     assert out == target.read_text()
 
 
+def test_export_to_a_bad_place_names_it(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing directory or a directory as FILE: exit 1 naming the path."""
+    args = ["runs", "export", store.good, "--runs-dir", str(store.root), "-o"]
+    code, _, err = run_cli(capsys, *args, str(tmp_path / "no" / "out.csv"))
+    assert code == 1
+    assert err == f"ml-infra-utils: error: No such directory ({tmp_path / 'no'})\n"
+    code, _, err = run_cli(capsys, *args, str(tmp_path))
+    assert code == 1
+    assert err == f"ml-infra-utils: error: Is a directory ({tmp_path})\n"
+
+
 def test_a_failed_export_leaves_the_old_file(
     store: Store,
     tmp_path: Path,

@@ -239,6 +239,8 @@ def test_find_run_by_id_prefix_suffix_experiment_and_path(store: Store) -> None:
     assert find_run(store.good.rsplit("-", 1)[1][:5], root) == good
     assert find_run(str(good), None) == good
     assert find_run(str(good / "run.json"), None) == good
+    assert find_run("baseline", root) == good
+    assert find_run("mnist/baseline", root) == good
 
 
 def test_find_run_errors(store: Store, tmp_path: Path) -> None:
@@ -256,10 +258,27 @@ def test_find_run_errors(store: Store, tmp_path: Path) -> None:
         find_run(str(tmp_path), root)
     with pytest.raises(RunNotFoundError, match="not a run directory"):
         find_run("a/b/c", root)
+    for path_like in ("../mnist", "/etc", "mnist/.."):
+        with pytest.raises(RunNotFoundError):
+            find_run(f"{path_like}/{store.good}", root)
     with pytest.raises(InvalidParameterError, match="RUN is empty"):
         find_run(" ", root)
     with pytest.raises(RunNotFoundError, match="does not exist"):
         find_run("abc", str(tmp_path / "missing"))
+
+
+def test_names_can_be_ambiguous_too(fresh_store: Store) -> None:
+    """Two runs named alike: the error lists both; an unreadable run is skipped."""
+    for run_id in (fresh_store.failed, fresh_store.other):
+        path = fresh_store.path(run_id) / "run.json"
+        path.write_text(path.read_text().replace('"name": null', '"name": "twin"'))
+    root = str(fresh_store.root)
+    with pytest.raises(
+        InvalidParameterError, match="'twin' is ambiguous: it matches 2"
+    ):
+        find_run("twin", root)
+    (fresh_store.path(fresh_store.other) / "run.json").write_text("[")
+    assert find_run("twin", root) == fresh_store.path(fresh_store.failed)
 
 
 def test_ambiguity_lists_at_most_eight_candidates(tmp_path: Path) -> None:

@@ -311,6 +311,20 @@ def test_compare_fits_a_narrow_terminal(
     assert store.other[-8:] in header
 
 
+def test_compare_treats_equal_numbers_as_equal_but_not_bools_or_strings() -> None:
+    """1 == 1.0; True vs 1 and "1" vs 1 differ; nested values compare deeply."""
+    params = [
+        {"a": 1, "b": True, "c": "1", "d": {"x": [1, 2]}, "e": None, "f": object},
+        {"a": 1.0, "b": 1, "c": 1, "d": {"x": [1.0, 2]}, "e": None, "f": object},
+    ]
+    lines = compare_lines(
+        [{"id": "r1", "params": params[0]}, {"id": "r2", "params": params[1]}]
+    )
+    marks = {line[2:].split()[0]: line[0] for line in lines if line[:2] in ("* ", "  ")}
+    del marks["r1"]  # the header row
+    assert marks == {"a": " ", "b": "*", "c": "*", "d": " ", "e": " ", "f": " "}
+
+
 def test_compare_lines_edge_cases() -> None:
     """No runs is an error; runs without params, results or metrics still render."""
     with pytest.raises(InvalidParameterError):

@@ -3,15 +3,17 @@
 The rules (also in ``docs/cli.md``):
 
 - A file is UTF-8 text (a byte order mark is ignored); ``-`` is stdin.
-- **One label per line**, unless the file is CSV: a column option is given, or
-  its first line holds a comma (or, without a comma, a tab). A CSV file starts
-  with a header row; the column is the one named by the option, else the only
-  one, else the one whose name says what it is (``prediction``, ``pred``,
-  ``y_pred``... for predictions; ``label``, ``target``, ``y_true``... for
-  labels; case-insensitive).
-- A one-label-per-line file has no header, unless ``header=True``, or
-  (``header=None``, automatic) its first line is one of those column names, or
-  it is the only line that is not a number.
+- **One label per line**, unless the file is CSV: its first line holds a comma
+  (or, without a comma, a tab). A CSV file starts with a header row; the
+  column is the one named by ``column``, else the only one, else the one whose
+  name says what it is (``prediction``, ``pred``, ``y_pred``... for
+  predictions; ``label``, ``target``, ``y_true``... for labels; any case).
+- A one-label-per-line file has no header, unless its first line is
+  ``column``, or ``header=True``, or (``header=None``, automatic) its first
+  line is one of those column names, or it is the only line that is not a
+  number. With ``strict_column`` (a column chosen for this file alone) a file
+  without that column is an error; otherwise (``--column``, for both files) a
+  one-label-per-line file without it is read as it is.
 - Each label is stripped of surrounding whitespace. Blank lines at the start
   and the end are ignored; a blank line between labels is a missing label and
   an error, as is ``nan`` (any case) or an empty CSV field. A file without
@@ -33,6 +35,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -110,6 +113,7 @@ def read_labels(
     *,
     role: str,
     column: str | None = None,
+    strict_column: bool = True,
     header: bool | None = None,
     progress: Progress | None = None,
 ) -> LabelFile:
@@ -119,7 +123,9 @@ def read_labels(
         file: A path, ``-`` for stdin, or a binary file object.
         role: ``"predictions"`` or ``"labels"``: which header names to look
             for, and how errors name the file.
-        column: The CSV column to read.
+        column: The CSV column to read (or the header of a one-column file).
+        strict_column: Whether a one-label-per-line file must have *column*
+            as its header.
         header: Whether a one-label-per-line file has a header row (``None``:
             decide automatically).
         progress: Reports the bytes read.
@@ -131,7 +137,12 @@ def read_labels(
         EmptyInputError: no labels at all.
     """
     read = functools.partial(
-        _read, role=role, column=column, header=header, progress=progress
+        _read,
+        role=role,
+        column=column,
+        strict_column=strict_column,
+        header=header,
+        progress=progress,
     )
     if isinstance(file, str):
         if file == "-":
@@ -147,6 +158,7 @@ def _read(
     *,
     role: str,
     column: str | None,
+    strict_column: bool,
     header: bool | None,
     progress: Progress | None,
 ) -> LabelFile:
@@ -159,12 +171,21 @@ def _read(
         msg = f"{source} holds no {role}"
         raise EmptyInputError(msg)
     lineno, text = first
-    if column is not None or "," in text or "\t" in text:
+    named = column is not None and text.strip().lower() == column.strip().lower()
+    if "," in text or "\t" in text:
         result = _read_csv(lines, lineno, text, source=source, role=role, column=column)
+    elif column is not None and not named and strict_column:
+        msg = (
+            f"{source} has no column {column!r}: it holds one label per line "
+            f"and its first line is {labels_head(text)!r}"
+        )
+        raise InvalidParameterError(msg)
     else:
         result = _read_plain(
-            lines, lineno, text, source=source, role=role, header=header
+            lines, lineno, text, source=source, role=role, header=named or header
         )
+        if named:
+            result = dataclasses.replace(result, column=text.strip())
     _check_missing(result, role)
     return result
 
@@ -344,19 +365,20 @@ def convert(
     distinct = set(predictions.labels) | set(labels.labels)
     if not all(_NUMBER.fullmatch(text) for text in distinct):
         return list(predictions.labels), list(labels.labels)
-    classes: dict[str, int] = {}
-    for text in distinct:
-        value = _as_class(text)
-        if value is None:
-            where = predictions if text in set(predictions.labels) else labels
-            line = where.line_of(where.labels.index(text))
-            msg = (
-                f"{where.source} line {line}: {clean(text)!r} is not a class "
-                "(a number with a fraction: a score or probability?); every "
-                "label must be a whole number when all labels are numbers"
-            )
-            raise InvalidParameterError(msg)
-        classes[text] = value
+    classes = {text: _as_class(text) for text in distinct}
+    if None in classes.values():  # name the first one, in file order
+        where, i = next(
+            (f, i)
+            for f in (predictions, labels)
+            for i, text in enumerate(f.labels)
+            if classes[text] is None
+        )
+        msg = (
+            f"{where.source} line {where.line_of(i)}: {clean(where.labels[i])!r} is "
+            "not a class (a number with a fraction: a score or probability?); "
+            "every label must be a whole number when all labels are numbers"
+        )
+        raise InvalidParameterError(msg)
     return (
         [classes[text] for text in predictions.labels],
         [classes[text] for text in labels.labels],

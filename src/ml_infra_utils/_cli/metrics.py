@@ -51,17 +51,20 @@ def add_parser(
     parser.add_argument(
         "--column",
         metavar="NAME",
-        help="the CSV column to read from both files",
+        help=(
+            "the column to read from CSV files (a one-label-per-line file whose "
+            "first line is NAME has that line as its header)"
+        ),
     )
     parser.add_argument(
         "--predictions-column",
         metavar="NAME",
-        help="the CSV column of the predictions file (wins over --column)",
+        help="the column of the predictions file (wins over --column)",
     )
     parser.add_argument(
         "--labels-column",
         metavar="NAME",
-        help="the CSV column of the labels file (wins over --column)",
+        help="the column of the labels file (wins over --column)",
     )
     parser.add_argument(
         "--header",
@@ -107,16 +110,17 @@ def run_metrics(args: argparse.Namespace) -> int:
         msg = "--predictions and --labels cannot both be - (stdin)"
         raise InvalidParameterError(msg)
     files = []
-    for role, path, column in (
-        ("predictions", args.predictions, args.predictions_column or args.column),
-        ("labels", args.labels, args.labels_column or args.column),
+    for role, path, own in (
+        ("predictions", args.predictions, args.predictions_column),
+        ("labels", args.labels, args.labels_column),
     ):
         with Progress(f"reading {role}", fmt=format_bytes) as progress:
             files.append(
                 read_labels(
                     path,
                     role=role,
-                    column=column,
+                    column=own or args.column,
+                    strict_column=own is not None,
                     header=args.header,
                     progress=progress,
                 )

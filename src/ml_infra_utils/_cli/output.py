@@ -11,6 +11,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -82,6 +83,11 @@ def atomic_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     and no half-written one behind.
     """
     target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    if not target.parent.is_dir():
+        where = str(target.parent)
+        raise FileNotFoundError(errno.ENOENT, "No such directory", where)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with temp.open("w", encoding="utf-8", newline="") as file:

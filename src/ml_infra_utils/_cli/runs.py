@@ -19,7 +19,9 @@ __all__ = ["STATS", "STATUSES", "add_parser"]
 STATUSES = ("running", "finished", "failed", "killed")
 STATS = ("last", "min", "max", "count")
 KEY_RESULTS = 3
-_RUN_HELP = "a run id, a unique prefix of one, EXPERIMENT/ID, or a run directory"
+_RUN_HELP = (
+    "a run id, a unique prefix of one, EXPERIMENT/ID, a run directory, or a run name"
+)
 
 
 def add_parser(
@@ -34,12 +36,15 @@ def add_parser(
         description=(
             "Read the local run store (--runs-dir, default $ML_INFRA_UTILS_RUNS_DIR "
             "or ./runs): the runs that ml_infra_utils.Run and `ml-infra-utils "
-            "serve` write. A RUN is a run id, a unique prefix of one, "
-            "EXPERIMENT/ID, or the path of a run directory."
+            "serve` write. A RUN is a run id, a unique prefix of one (or of its "
+            "last 8 characters), EXPERIMENT/ID, the path of a run directory, or a "
+            "run's name."
         ),
     )
     parser.set_defaults(run=lambda _args: _print_help(parser))
-    runs = parser.add_subparsers(title="commands", dest="runs_command", metavar="")
+    runs = parser.add_subparsers(
+        title="commands", dest="runs_command", metavar="COMMAND"
+    )
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument(
         "--runs-dir",

@@ -7,7 +7,6 @@ unexpected type is shown as text rather than failing.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import TYPE_CHECKING, Any
@@ -284,8 +283,8 @@ def _keyed_section(
     any_differs = False
     for key in keys:
         cells = [v.get(key, _MISSING) for v in values]
-        canon = {_canonical(c) for c in cells}
-        differs = len(canon) > 1
+        first = _canonical(cells[0])
+        differs = any(_canonical(c) != first for c in cells[1:])
         any_differs = any_differs or differs
         if diff_only and not differs:
             continue
@@ -300,13 +299,25 @@ def _keyed_section(
     return ["", title, *rows]
 
 
-def _canonical(value: Any) -> str:
-    if value is _MISSING:
-        return "\0missing"
-    try:
-        return json.dumps(value, sort_keys=True)
-    except (TypeError, ValueError):
-        return repr(value)
+def _canonical(value: Any) -> Any:
+    """A form in which equal params compare equal: 1 == 1.0, but not True or "1"."""
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_canonical(v) for v in value))
+    if isinstance(value, dict):
+        return (
+            "dict",
+            tuple(sorted((str(k), _canonical(v)) for k, v in value.items())),
+        )
+    kind = (
+        "bool"
+        if isinstance(value, bool)
+        else "number"
+        if isinstance(value, int | float)
+        else type(value).__name__
+    )
+    if value is _MISSING or kind not in ("bool", "number", "str", "NoneType"):
+        return (kind, repr(value))
+    return (kind, value)
 
 
 def _metric_rows(

@@ -9,7 +9,8 @@ A ``RUN`` argument is, in this order: a run directory (or its ``run.json``);
 ``EXPERIMENT/ID`` where ``ID`` may be a prefix of the run id; a run id or a
 prefix of one. When no id starts with the prefix, the random part of the ids
 (after the last ``-``: ``d85c2cd6`` in ``20261124-031416-d85c2cd6``) is
-matched instead. A prefix that matches several runs is an error listing them.
+matched instead, and then the runs' names (``Run(name=...)``, exactly). A
+prefix or name that matches several runs is an error listing them.
 """
 
 from __future__ import annotations
@@ -64,13 +65,14 @@ def experiments(root: Path) -> list[str]:
 
 def run_dirs(root: Path, *, experiment: str | None = None) -> list[Path]:
     """Every run directory of the store (or of one experiment), sorted."""
-    names = experiments(root) if experiment is None else [experiment]
+    names = experiments(root)
+    if experiment is not None:  # a name, never a path: "../x" or "/etc" find nothing
+        names = [name for name in names if name == experiment]
     found = []
     for name in names:
-        exp_dir = root / name
-        if name.startswith(".") or not exp_dir.is_dir():
-            continue
-        found += [d for d in sorted(exp_dir.iterdir()) if (d / RUN_FILE).is_file()]
+        found += [
+            d for d in sorted((root / name).iterdir()) if (d / RUN_FILE).is_file()
+        ]
     return found
 
 
@@ -96,6 +98,13 @@ def read_runs(
             problems.append(f"skipped {run_dir}: {exc}")
     runs.sort(key=lambda r: (str(r.get("start_time") or ""), str(r.get("id"))))
     return runs, problems
+
+
+def _name_of(run_dir: Path) -> object:
+    try:
+        return read_run_info(run_dir).get("name")
+    except (CorruptRunError, OSError):
+        return None
 
 
 def find_run(spec: str, runs_dir: str | None) -> Path:
@@ -129,6 +138,8 @@ def find_run(spec: str, runs_dir: str | None) -> Path:
         matches = exact
     elif not matches:  # the random part: the last 8 hex digits of an id
         matches = [d for d in dirs if d.name.rpartition("-")[2].startswith(prefix)]
+    if not matches:  # a run's name (name=...), as a last resort
+        matches = [d for d in dirs if _name_of(d) == prefix]
     if len(matches) == 1:
         return matches[0]
     if not matches:
