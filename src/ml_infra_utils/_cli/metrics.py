@@ -4,6 +4,13 @@ The files are read by :mod:`.labels` (its rules are in ``docs/cli.md``) and
 scored by :func:`~ml_infra_utils.classification_report`, so the text is
 scikit-learn's, character for character. Only the parser is built at start-up;
 the rest is imported when the command runs.
+
+Examples:
+    >>> parser = argparse.ArgumentParser(prog="ml-infra-utils")
+    >>> add_parser(parser.add_subparsers(), argparse.ArgumentParser(add_help=False))
+    >>> args = parser.parse_args(["metrics", "--predictions", "p", "--labels", "l"])
+    >>> args.digits, args.json, args.header
+    (2, False, None)
 """
 
 from __future__ import annotations

@@ -6,6 +6,13 @@ command's code is imported when it runs: ``list`` from :mod:`.listing`,
 Every command reads the local store through the readers of
 :mod:`ml_infra_utils.logging.runs` and ignores fields it does not know, so
 newer stores stay readable.
+
+Examples:
+    >>> parser = argparse.ArgumentParser(prog="ml-infra-utils")
+    >>> add_parser(parser.add_subparsers(), argparse.ArgumentParser(add_help=False))
+    >>> args = parser.parse_args(["runs", "list", "--status", "failed"])
+    >>> args.status, args.format, args.runs_dir
+    (['failed'], 'table', None)
 """
 
 from __future__ import annotations

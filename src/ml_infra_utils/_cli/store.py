@@ -11,6 +11,17 @@ prefix of one. When no id starts with the prefix, the random part of the ids
 (after the last ``-``: ``d85c2cd6`` in ``20261124-031416-d85c2cd6``) is
 matched instead, and then the runs' names (``Run(name=...)``, exactly). A
 prefix or name that matches several runs is an error listing them.
+
+Examples:
+    >>> import tempfile
+    >>> from ml_infra_utils import Run
+    >>> root = tempfile.mkdtemp()
+    >>> with Run("demo", runs_dir=root, name="baseline", fsync=False) as run:
+    ...     run.metric("loss", 0.5)
+    >>> find_run("baseline", root) == find_run(run.id[-8:], root) == run.path
+    True
+    >>> find_run(f"demo/{run.id[:9]}", root) == run.path
+    True
 """
 
 from __future__ import annotations
