@@ -208,3 +208,15 @@ def test_convert_names_the_first_score_in_file_order() -> None:
     preds = LabelFile("p.txt", ["1", "0.91", "0.12", "0.5"], 1)
     with pytest.raises(InvalidParameterError, match=r"p\.txt line 2: '0\.91'"):
         convert(preds, LabelFile("l.txt", ["1", "0", "1", "0"], 1))
+
+
+def test_old_mac_line_ends_and_malformed_csv() -> None:
+    """A lone CR ends a line; a CSV row the csv module refuses names its line."""
+    got = read(b"cat\rdog\rbird\r")
+    assert (got.labels, got.first_line) == (["cat", "dog", "bird"], 1)
+    with pytest.raises(MissingValueError, match="line 3 is blank"):
+        read(b"cat\rdog\r\rbird\r\n")
+    with pytest.raises(InvalidParameterError, match=r"line 1 is not valid CSV"):
+        read(b'"a"x,b\n1,2\n', column="b")
+    with pytest.raises(InvalidParameterError, match=r"line 3 is not valid CSV"):
+        read(b'a,b\n1,2\n3,"x"y\n', column="a")

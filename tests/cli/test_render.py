@@ -207,7 +207,11 @@ def test_sparkline_keeps_a_non_finite_value_visible_when_downsampling() -> None:
 
 
 def test_sparkline_survives_overflowing_finite_values() -> None:
-    """Means of huge finite floats and ints beyond float range do not crash."""
+    """Means of huge finite floats, ints beyond float range and subnormals."""
+    assert sparkline([0.0, 5e-324], 2, UNICODE) == "▁█"
+    assert sparkline([-1e308, 1e308], 2, UNICODE) == "▁█"
+    assert sparkline([1.7976931348623157e308] * 3 + [0.0], 2, UNICODE) == "█▁"
+    assert sparkline([1.7976931348623157e308] * 3, 1, UNICODE) == "▄"
     assert sparkline([1e308, 1e308, -1e308, -1e308], 2, UNICODE) == "█▁"
     assert sparkline([10**400, 1], 2, UNICODE) == "↑▄"
 

@@ -35,6 +35,7 @@ Examples:
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
 import math
@@ -42,7 +43,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ml_infra_utils._errors import (
     EmptyInputError,
@@ -201,17 +202,27 @@ def _size(handle: IO[bytes]) -> int | None:
 def _decoded(
     handle: IO[bytes], source: str, progress: Progress | None
 ) -> Iterator[tuple[int, str]]:
+    """Numbered lines; `\\n`, `\\r\\n` and a lone `\\r` all end a line."""
     done = 0
-    for lineno, raw in enumerate(handle, 1):
+    lineno = 0
+    for raw in handle:
         done += len(raw)
-        if progress is not None and lineno % _UPDATE_EVERY == 0:
-            progress.update(done)
-        data = raw[3:] if lineno == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
+        data = raw[3:] if lineno == 0 and raw.startswith(b"\xef\xbb\xbf") else raw
         try:
-            yield lineno, data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
-            msg = f"{source} line {lineno} is not UTF-8 text"
+            msg = f"{source} line {lineno + 1} is not UTF-8 text"
             raise InvalidParameterError(msg) from None
+        lines = [text]
+        if "\r" in text:  # Windows and old Mac line ends: universal newlines
+            pieces = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            lines = [piece + "\n" for piece in pieces[:-1]]
+            lines += [pieces[-1]] if pieces[-1] else []
+        for line in lines:
+            lineno += 1
+            if progress is not None and lineno % _UPDATE_EVERY == 0:
+                progress.update(done)
+            yield lineno, line
 
 
 def _first_nonblank(lines: Iterator[tuple[int, str]]) -> tuple[int, str] | None:
@@ -282,10 +293,13 @@ def _read_csv(
     role: str,
     column: str | None,
 ) -> LabelFile:
-    import csv
-
     delimiter = "," if "," in text or "\t" not in text else "\t"
-    names = [name.strip() for name in next(csv.reader([text], delimiter=delimiter))]
+    try:
+        header = next(csv.reader([text], delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        msg = f"{source} line {lineno} is not valid CSV: {exc}"
+        raise InvalidParameterError(msg) from None
+    names = [name.strip() for name in header]
     if all(_NUMBER.fullmatch(name) for name in names):
         msg = (
             f"{source} looks like CSV without a header row ({labels_head(text)!r}): "
@@ -295,8 +309,8 @@ def _read_csv(
     index = _column_index(names, column, source, role)
     labels: list[str] = []
     blank_at = None
-    reader = csv.reader((line for _, line in lines), delimiter=delimiter)
-    for row in reader:
+    reader = csv.reader((line for _, line in lines), delimiter=delimiter, strict=True)
+    for row in _csv_rows(reader, source, lineno):
         number = lineno + reader.line_num
         if not any(field.strip() for field in row):
             blank_at = blank_at or number
@@ -316,6 +330,19 @@ def _read_csv(
     return LabelFile(
         source, labels, lineno + 1, column=names[index], header_skipped=True
     )
+
+
+def _csv_rows(reader: Any, source: str, lineno: int) -> Iterator[list[str]]:
+    """The rows of *reader*; a malformed row is an error naming its line."""
+    while True:
+        try:
+            row: list[str] = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            msg = f"{source} line {lineno + reader.line_num} is not valid CSV: {exc}"
+            raise InvalidParameterError(msg) from None
+        yield row
 
 
 def _column_index(names: list[str], column: str | None, source: str, role: str) -> int:

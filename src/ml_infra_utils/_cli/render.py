@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -333,8 +334,12 @@ def sparkline(values: Sequence[Any], width: int, glyphs: Glyphs) -> str:
             chars.append(point)
         elif hi == lo:
             chars.append(glyphs.levels[top // 2])
-        else:  # halves: hi - lo may overflow where the halves do not
-            frac = (point / 2 - lo / 2) / (hi / 2 - lo / 2)
+        else:
+            span = hi - lo
+            if math.isfinite(span):
+                frac = (point - lo) / span
+            else:  # hi - lo overflowed: the halves do not
+                frac = (point / 2 - lo / 2) / (hi / 2 - lo / 2)
             chars.append(glyphs.levels[min(top, max(0, round(frac * top)))])
     return "".join(chars)
 
@@ -350,4 +355,5 @@ def _bucket_mean(bucket: Sequence[Any], glyphs: Glyphs) -> float | str:
         return glyphs.pos_inf
     if -math.inf in floats:
         return glyphs.neg_inf
-    return math.fsum(f / len(floats) for f in floats)  # finite values overflowed
+    mean = sum(f / len(floats) for f in floats)  # finite values overflowed
+    return mean if math.isfinite(mean) else math.copysign(sys.float_info.max, mean)
