@@ -20,7 +20,8 @@ can catch either our class or the builtin they already handle::
     ├── NotFittedError(MLInfraError, ValueError, AttributeError)  scaler not fitted
     ├── OutOfRangeError(MLInfraError, ValueError)    values outside validate_range
     ├── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
-    └── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
+    ├── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
+    └── ChangeHistoryError(MLInfraError, LookupError)  undo/revert past the history
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import functools
 from typing import Any
 
 __all__ = [
+    "ChangeHistoryError",
     "ConstantInputError",
     "CorruptRunError",
     "EmptyInputError",
@@ -214,6 +216,15 @@ class OutOfRangeError(MLInfraError, ValueError):
         # Keep the positions when the error crosses a process boundary.
         return type(self), (str(self), self.positions)
 
+
+
+class ChangeHistoryError(MLInfraError, LookupError):
+    """A tracked container cannot undo or revert: the change is not in its history.
+
+    Raised by ``undo()`` on an empty history, by ``revert(to)`` when changes
+    after *to* were dropped by ``max_history``, and when a recorded change no
+    longer applies (the container was changed behind the tracker's back).
+    """
 
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``
 # rather than the private module); the root re-exports every class, so pickling
