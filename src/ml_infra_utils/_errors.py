@@ -217,7 +217,6 @@ class OutOfRangeError(MLInfraError, ValueError):
         return type(self), (str(self), self.positions)
 
 
-
 class ChangeHistoryError(MLInfraError, LookupError):
     """A tracked container cannot undo or revert: the change is not in its history.
 
@@ -225,6 +224,7 @@ class ChangeHistoryError(MLInfraError, LookupError):
     after *to* were dropped by ``max_history``, and when a recorded change no
     longer applies (the container was changed behind the tracker's back).
     """
+
 
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``
 # rather than the private module); the root re-exports every class, so pickling
