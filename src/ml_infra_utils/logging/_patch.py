@@ -32,7 +32,16 @@ from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
 from ._change import ACTIONS, Change, thaw, to_json
 
-__all__ = ["apply", "fields", "inverse", "pointer", "replay", "to_json_patch"]
+__all__ = [
+    "SameChange",
+    "apply",
+    "fields",
+    "inverse",
+    "pointer",
+    "replay",
+    "target_of",
+    "to_json_patch",
+]
 
 T = TypeVar("T")
 _WHOLE = frozenset(("clear", "sort", "reverse", "assign"))
@@ -247,6 +256,36 @@ def inverse(
     return _INVERSE[action], path, new, [] if action == "extend" else old
 
 
+def target_of(root: Any, action: str, path: tuple[Any, ...]) -> Any:
+    """The container a change modifies in place."""
+    return _walk(root, path if action in _WHOLE or action == "update" else path[:-1])
+
+
+class SameChange:
+    """Tells the places of one change that share a container (aliasing).
+
+    A tracked child stored at several places reports each change once per
+    place, under one seq. Applied to data where those places are still one
+    object, the change must be applied once; where they are copies, once per
+    copy. :meth:`seen` answers "was this change applied to this container?".
+    """
+
+    __slots__ = ("_seq", "_targets")
+
+    def __init__(self) -> None:
+        self._seq: object = None
+        self._targets: list[Any] = []
+
+    def seen(self, seq: object, target: Any) -> bool:
+        if seq != self._seq:
+            self._seq, self._targets = seq, [target]
+            return False
+        if any(t is target for t in self._targets):
+            return True
+        self._targets.append(target)
+        return False
+
+
 def replay(records: Iterable[Any], target: T, /) -> T:
     """Apply *records* (oldest first) to *target* in place and return it.
 
@@ -266,6 +305,11 @@ def replay(records: Iterable[Any], target: T, /) -> T:
         >>> replay([r], {"a": 0})
         {'a': 0, 'b': [1, 2]}
     """
+    same = SameChange()
     for record in records:
-        apply(target, *fields(record))
+        action, path, old, new = fields(record)
+        seq = record.seq if isinstance(record, Change) else record.get("seq")
+        if seq is not None and same.seen(seq, target_of(target, action, path)):
+            continue
+        apply(target, action, path, old, new)
     return target

@@ -126,7 +126,7 @@ class TrackedList(Tracked, list[T]):
                         "replace",
                         (i,),
                         old,
-                        value,
+                        frozen,
                         get_actor(),
                         None,
                         None,

@@ -43,7 +43,7 @@ from ._change import (
     next_seq,
     now,
 )
-from ._patch import apply, inverse, to_json_patch
+from ._patch import SameChange, apply, inverse, target_of, to_json_patch
 
 __all__ = [
     "WRAPPERS",
@@ -322,7 +322,8 @@ class Tracked:
         ``max_history``).
 
         Returns:
-            How many changes were undone.
+            How many changes were undone (a change of a child stored at two
+            places is recorded twice but undone once).
 
         Raises:
             ChangeHistoryError: changes after *to* were dropped by
@@ -347,13 +348,16 @@ class Tracked:
                     f"seq {history[0][0]}"
                 )
                 raise ChangeHistoryError(msg)
-            records = self.changes_since(seq)
-            self._tk_undo(records)
-        return len(records)
+            return self._tk_undo(self.changes_since(seq))
 
-    def _tk_undo(self, records: list[Change]) -> None:
+    def _tk_undo(self, records: list[Change]) -> int:
+        done: set[int] = set()
+        same = SameChange()
         for record in reversed(records):
             try:
+                if same.seen(record.seq, target_of(self, record.action, record.path)):
+                    continue
+                done.add(record.seq)
                 apply(self, *inverse(self, *record[2:6]))
             except (LookupError, TypeError, ValueError, AttributeError) as exc:
                 msg = (
@@ -362,6 +366,7 @@ class Tracked:
                     f"history ({type(exc).__name__}: {exc})"
                 )
                 raise ChangeHistoryError(msg) from exc
+        return len(done)
 
 
 def _seq_of(since: object, argument: str) -> int:
