@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
 from ._change import ACTIONS, Change, thaw, to_json
+from ._json import dumps
 
 __all__ = [
     "SameChange",
@@ -81,7 +82,7 @@ def _segment(key: Hashable) -> str:
         text = json.dumps(key)
     else:
         converted = to_json(key)
-        text = converted if isinstance(converted, str) else json.dumps(converted)
+        text = converted if isinstance(converted, str) else dumps(converted)
     return text.replace("~", "~0").replace("/", "~1")
 
 
