@@ -169,7 +169,7 @@ def test_a_container_cannot_hold_itself() -> None:
 
 
 def test_track_nested_false_stores_plain_values() -> None:
-    """With tracking of nested values off, dicts and lists stay plain (copied in records)."""
+    """track_nested=False: dicts and lists stay plain (records hold copies)."""
     inner = [1]
     root = TrackedDict({"a": {"b": 1}}, track_nested=False)
     root["l"] = inner

@@ -78,7 +78,7 @@ DICT_CASES: list[tuple[str, Callable[[Any], Any], tuple[Any, ...], dict[str, Any
 def test_each_dict_write_records_exactly_one_change(
     op: Callable[[Any], Any], expected: tuple[Any, ...], state: dict[str, Any]
 ) -> None:
-    """Every mutating dict operation gives one record with the real old and new values."""
+    """Every mutating dict operation gives one record with the real old/new values."""
     tracked, plain = TrackedDict({"a": 1, "b": [1]}), {"a": 1, "b": [1]}
     assert op(tracked) == op(plain)
     assert tracked == plain == state
@@ -99,7 +99,7 @@ def test_augmented_assignment_on_a_nested_value_is_one_change() -> None:
 
 
 def test_dict_reads_and_failed_writes_record_nothing() -> None:
-    """Reads, setdefault of a present key, pop of a missing key with a default, and errors."""
+    """Reads, setdefault of a present key, pop(missing, default), and errors."""
     d = TrackedDict({"a": 1})
     assert d.setdefault("a", 5) == 1
     assert d.pop("missing", None) is None
@@ -162,66 +162,66 @@ def _sort(lst: Any) -> None:
 
 
 LIST_CASES: list[tuple[str, Callable[[Any], Any], tuple[Any, ...], list[Any]]] = [
-    ("set", lambda l: l.__setitem__(-1, 9), ("replace", (2,), 3, 9), [1, 2, 9]),
-    ("del", lambda l: l.__delitem__(-3), ("remove", (0,), 1, None), [2, 3]),
+    ("set", lambda s: s.__setitem__(-1, 9), ("replace", (2,), 3, 9), [1, 2, 9]),
+    ("del", lambda s: s.__delitem__(-3), ("remove", (0,), 1, None), [2, 3]),
     (
         "setslice",
-        lambda l: l.__setitem__(slice(0, 2), "ab"),
+        lambda s: s.__setitem__(slice(0, 2), "ab"),
         ("splice", (0,), [1, 2], ["a", "b"]),
         ["a", "b", 3],
     ),
     (
         "insert by slice",
-        lambda l: l.__setitem__(slice(5, 1), [0]),
+        lambda s: s.__setitem__(slice(5, 1), [0]),
         ("splice", (3,), [], [0]),
         [1, 2, 3, 0],
     ),
     (
         "delslice",
-        lambda l: l.__delitem__(slice(1, None)),
+        lambda s: s.__delitem__(slice(1, None)),
         ("splice", (1,), [2, 3], []),
         [1],
     ),
     (
         "set extended",
-        lambda l: l.__setitem__(slice(None, None, 2), [7, 8]),
+        lambda s: s.__setitem__(slice(None, None, 2), [7, 8]),
         ("assign", (), [1, 2, 3], [7, 2, 8]),
         [7, 2, 8],
     ),
     (
         "del extended",
-        lambda l: l.__delitem__(slice(None, None, -2)),
+        lambda s: s.__delitem__(slice(None, None, -2)),
         ("assign", (), [1, 2, 3], [2]),
         [2],
     ),
-    ("append", lambda l: l.append([4]), ("add", (3,), None, [4]), [1, 2, 3, [4]]),
+    ("append", lambda s: s.append([4]), ("add", (3,), None, [4]), [1, 2, 3, [4]]),
     (
         "extend",
-        lambda l: l.extend(iter([4, 5])),
+        lambda s: s.extend(iter([4, 5])),
         ("extend", (3,), None, [4, 5]),
         [1, 2, 3, 4, 5],
     ),
-    ("insert", lambda l: l.insert(-1, 0), ("add", (2,), None, 0), [1, 2, 0, 3]),
-    ("insert far", lambda l: l.insert(-10, 0), ("add", (0,), None, 0), [0, 1, 2, 3]),
-    ("remove", lambda l: l.remove(2), ("remove", (1,), 2, None), [1, 3]),
-    ("pop", lambda l: l.pop(), ("remove", (2,), 3, None), [1, 2]),
-    ("pop index", lambda l: l.pop(-3), ("remove", (0,), 1, None), [2, 3]),
-    ("clear", lambda l: l.clear(), ("clear", (), [1, 2, 3], []), []),
+    ("insert", lambda s: s.insert(-1, 0), ("add", (2,), None, 0), [1, 2, 0, 3]),
+    ("insert far", lambda s: s.insert(-10, 0), ("add", (0,), None, 0), [0, 1, 2, 3]),
+    ("remove", lambda s: s.remove(2), ("remove", (1,), 2, None), [1, 3]),
+    ("pop", lambda s: s.pop(), ("remove", (2,), 3, None), [1, 2]),
+    ("pop index", lambda s: s.pop(-3), ("remove", (0,), 1, None), [2, 3]),
+    ("clear", lambda s: s.clear(), ("clear", (), [1, 2, 3], []), []),
     ("sort", _sort, ("sort", (), [1, 2, 3], [3, 2, 1]), [3, 2, 1]),
     (
         "reverse",
-        lambda l: l.reverse(),
+        lambda s: s.reverse(),
         ("reverse", (), [1, 2, 3], [3, 2, 1]),
         [3, 2, 1],
     ),
-    ("iadd", lambda l: l.__iadd__((4,)), ("extend", (3,), None, [4]), [1, 2, 3, 4]),
+    ("iadd", lambda s: s.__iadd__((4,)), ("extend", (3,), None, [4]), [1, 2, 3, 4]),
     (
         "imul",
-        lambda l: l.__imul__(2),
+        lambda s: s.__imul__(2),
         ("extend", (3,), None, [1, 2, 3]),
         [1, 2, 3, 1, 2, 3],
     ),
-    ("imul zero", lambda l: l.__imul__(0), ("clear", (), [1, 2, 3], []), []),
+    ("imul zero", lambda s: s.__imul__(0), ("clear", (), [1, 2, 3], []), []),
 ]
 
 
@@ -252,12 +252,12 @@ def test_list_errors_match_the_builtin_and_record_nothing() -> None:
     """Out-of-range indices, missing values, bad slices and types raise as list does."""
     t = TrackedList([1, 2])
     for action, error in (
-        (lambda l: l.__setitem__(5, 0), IndexError),
-        (lambda l: l.__delitem__(-5), IndexError),
-        (lambda l: l.pop(9), IndexError),
-        (lambda l: l.remove(7), ValueError),
-        (lambda l: l.__setitem__(slice(None, None, 2), [1, 2, 3]), ValueError),
-        (lambda l: l.__setitem__("a", 1), TypeError),
+        (lambda s: s.__setitem__(5, 0), IndexError),
+        (lambda s: s.__delitem__(-5), IndexError),
+        (lambda s: s.pop(9), IndexError),
+        (lambda s: s.remove(7), ValueError),
+        (lambda s: s.__setitem__(slice(None, None, 2), [1, 2, 3]), ValueError),
+        (lambda s: s.__setitem__("a", 1), TypeError),
         (_imul_str, TypeError),
         (_iadd_int, TypeError),
     ):
@@ -295,7 +295,7 @@ def test_tracked_list_behaves_like_a_list() -> None:
     assert t == [1, {"a": [2]}]
     assert json.dumps(t) == '[1, {"a": [2]}]'
     assert type(t[:]) is list
-    assert type(t + []) is list
+    assert type(t.__add__([0])) is list
     assert type(t.copy()) is list
     for clone in (copy.copy(t), copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
         assert type(clone) is TrackedList
@@ -380,3 +380,38 @@ def test_tracked_object_options_are_checked() -> None:
     q = Quiet(a=1)
     q.a = 2
     assert q.last_change().snapshot == types.SimpleNamespace(a=2)  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- slow path
+OBJECT_CASES: list[tuple[str, Callable[[Any], Any], tuple[Any, ...]]] = [
+    ("setattr new", lambda o: setattr(o, "z", [1]), ("add", ("z",), None, [1])),
+    ("setattr", lambda o: setattr(o, "a", 2), ("replace", ("a",), 1, 2)),
+    ("setattr nested", lambda o: setattr(o, "b", {}), ("replace", ("b",), [1], {})),
+    ("delattr", lambda o: delattr(o, "b"), ("remove", ("b",), [1], None)),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "op", "expected"),
+    [(lambda: TrackedDict({"a": 1, "b": [1]}), *c[1:3]) for c in DICT_CASES]
+    + [(lambda: TrackedList([1, 2, 3]), *c[1:3]) for c in LIST_CASES]
+    + [(lambda: TrackedObject(a=1, b=[1]), *c[1:3]) for c in OBJECT_CASES],
+    ids=[f"dict-{c[0]}" for c in DICT_CASES]
+    + [f"list-{c[0]}" for c in LIST_CASES]
+    + [f"object-{c[0]}" for c in OBJECT_CASES],
+)
+def test_each_write_reaches_observers_and_parents(
+    make: Callable[[], Any], op: Callable[[Any], Any], expected: tuple[Any, ...]
+) -> None:
+    """With an observer and a parent, every operation reports the same one record."""
+    own: list[Any] = []
+    above: list[Any] = []
+    child = make()
+    child.add_observer(own.append)
+    parent = TrackedDict({"child": child}, observers=[above.append])
+    op(child)
+    assert [(r.action, r.path, r.old, r.new) for r in own] == [expected]
+    assert own == child.changes()
+    assert [r.path for r in above] == [("child", *expected[1])]
+    assert above[0].seq == own[0].seq
+    assert parent.changes() == above
