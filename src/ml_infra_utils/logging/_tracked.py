@@ -79,7 +79,7 @@ class TrackedDict(Tracked, dict[K, V]):
         True
     """
 
-    __slots__ = ("__weakref__", "_tk", "_tk_append", "_tk_fast")
+    __slots__ = ("__weakref__", "_tk", "_tk_fast")
     _tk_kind = DICT
 
     def __init__(
@@ -119,8 +119,9 @@ class TrackedDict(Tracked, dict[K, V]):
                 action = "replace"
                 if type(old) in ADOPT:
                     old = drop(self, key, old)
-            if self._tk_fast:
-                self._tk_append(
+            fast = self._tk_fast
+            if fast is not None:
+                fast(
                     (
                         next_seq(),
                         now(),

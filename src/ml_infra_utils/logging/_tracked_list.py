@@ -65,7 +65,7 @@ class TrackedList(Tracked, list[T]):
         [128, 16]
     """
 
-    __slots__ = ("__weakref__", "_tk", "_tk_append", "_tk_fast")
+    __slots__ = ("__weakref__", "_tk", "_tk_fast")
     _tk_kind = LIST
 
     def __init__(
@@ -118,8 +118,9 @@ class TrackedList(Tracked, list[T]):
             if adopting:
                 value = adopt(self, i, value)
             _lset(self, i, value)
-            if self._tk_fast:
-                self._tk_append(
+            fast = self._tk_fast
+            if fast is not None:
+                fast(
                     (
                         next_seq(),
                         now(),
@@ -214,8 +215,9 @@ class TrackedList(Tracked, list[T]):
         try:
             i = len(self)
             list.append(self, value)
-            if self._tk_fast:
-                self._tk_append(
+            fast = self._tk_fast
+            if fast is not None:
+                fast(
                     (
                         next_seq(),
                         now(),

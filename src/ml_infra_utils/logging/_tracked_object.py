@@ -25,7 +25,7 @@ from ._tracking import (
 
 __all__ = ["TrackedObject"]
 
-_INTERNAL = frozenset(("_tk", "_tk_append", "_tk_depth", "_tk_fast"))
+_INTERNAL = frozenset(("_tk", "_tk_depth", "_tk_fast"))
 _descriptor_cache: dict[tuple[type, str], bool] = {}
 
 
@@ -102,7 +102,6 @@ class TrackedObject(Tracked):
         "__dict__",
         "__weakref__",
         "_tk",
-        "_tk_append",
         "_tk_depth",
         "_tk_fast",
     )
@@ -158,8 +157,9 @@ class TrackedObject(Tracked):
                 action, old = "add", None
             else:
                 action = "replace"
-            if self._tk_fast:
-                self._tk_append(
+            fast = self._tk_fast
+            if fast is not None:
+                fast(
                     (
                         next_seq(),
                         now(),

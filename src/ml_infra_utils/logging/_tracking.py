@@ -1,9 +1,9 @@
 """The machinery under every tracked container: history, links, observers.
 
 Private. Each tracked object has three slots: ``_tk`` (its :class:`State`),
-``_tk_fast`` (true while a change needs nothing but one tuple appended to the
-history: no parent, no observer, no snapshot, no stack) and ``_tk_append`` (the
-history's bound ``append``). The mutators of the concrete classes take the
+``_tk_fast`` (the history's bound ``append`` while a change needs nothing but
+one tuple appended to it: no parent, no observer, no snapshot, no stack; else
+``None``). The mutators of the concrete classes take the
 process-wide lock, change the container, and then either append one tuple (the
 fast path) or call :func:`emit`, which builds the record for the container and
 for every ancestor (with the path from that ancestor), appends each to its
@@ -147,10 +147,6 @@ class State:
         self.errors = 0
 
 
-def _no_history(_raw: tuple[Any, ...]) -> None:  # pragma: no cover - fast path only
-    pass
-
-
 class Tracked:
     """The history and observer API shared by the tracked classes (a mixin).
 
@@ -162,8 +158,7 @@ class Tracked:
     __slots__ = ()
     _tk_kind = 0
     _tk: State
-    _tk_fast: bool
-    _tk_append: Callable[[tuple[Any, ...]], None]
+    _tk_fast: Callable[[tuple[Any, ...]], None] | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -390,10 +385,7 @@ def refresh(node: Tracked) -> None:
         and not options.snapshots
         and not options.capture_stack
     )
-    object.__setattr__(node, "_tk_fast", fast)
-    object.__setattr__(
-        node, "_tk_append", history.append if history is not None else _no_history
-    )
+    object.__setattr__(node, "_tk_fast", history.append if fast else None)  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------- links
@@ -504,9 +496,12 @@ def _places(child: Tracked) -> list[tuple[Tracked, Hashable]]:
             refresh(child)
             continue
         keys = entry.keys
-        valid = all(parent._tk_holds(k, child) for k in keys) and (
-            len(keys) == 1 or len(set(map(_hashable_id, keys))) == len(keys)
-        )
+        if len(keys) == 1:  # the usual case: one place, checked in O(1)
+            valid = parent._tk_holds(keys[0], child)
+        else:
+            valid = all(parent._tk_holds(k, child) for k in keys) and len(
+                set(map(_hashable_id, keys))
+            ) == len(keys)
         if not valid:
             keys = parent._tk_find(child)
             if not keys:  # it left through a back door (dict.__setitem__ ...)
@@ -514,7 +509,8 @@ def _places(child: Tracked) -> list[tuple[Tracked, Hashable]]:
                 refresh(child)
                 continue
             entry.keys = keys
-        found.extend((parent, k) for k in keys)
+        for key in keys:
+            found.append((parent, key))  # noqa: PERF401 - cheaper than a generator here
     return found
 
 
@@ -534,14 +530,12 @@ def emit(
     stack: tuple[str, ...] | None = None
     calls: list[tuple[Tracked, tuple[Observer, ...], tuple[Any, ...]]] | None = None
     todo: list[tuple[Tracked, tuple[Hashable, ...]]] = [(node, path)]
-    i = 0
-    while i < len(todo):
-        current, where = todo[i]
-        i += 1
+    for current, where in todo:  # grows while we walk it: breadth first, upwards
         state = current._tk
         options = state.options
-        snapshot = freeze(current) if options.snapshots else None
-        frames = None
+        snapshot = frames = None
+        if options.snapshots:
+            snapshot = freeze(current)
         if options.capture_stack:
             if stack is None:
                 stack = capture_stack()
@@ -554,7 +548,8 @@ def emit(
                 calls = []
             calls.append((current, state.observers, raw))
         if state.parents:
-            todo.extend((parent, (key, *where)) for parent, key in _places(current))
+            for parent, key in _places(current):
+                todo.append((parent, (key, *where)))
     return calls
 
 
