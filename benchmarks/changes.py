@@ -240,21 +240,12 @@ def main() -> None:
             checks.append(
                 f"- {op}: ours after 10,000 changes / fresh = {growth:.2f} (flat)"
             )
-    for case in (
-        "nested dict set (1 parent)",
-        "dict set with a collector",
-        "dict set with an actor",
-    ):
-        rows.append(
-            [
-                case,
-                "-",
-                "-",
-                fmt(ours312[case]) if case in ours312 else "-",
-                "-",
-                fmt(here[case]),
-            ]
-        )
+    extra = ("nested dict set (1 parent)", "dict set with a collector")
+    extra += ("dict set with an actor",)
+    rows += [
+        [c, "-", "-", fmt(ours312[c]) if c in ours312 else "-", "-", fmt(here[c])]
+        for c in extra
+    ]
     header = [
         "operation",
         f"plain ({version312})",
