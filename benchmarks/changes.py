@@ -47,88 +47,102 @@ REPEATS = 3 if QUICK else 7
 TARGET_FRESH, TARGET_LONG = 25.0, 1000.0
 
 
-def best(stmt: str, namespace: dict[str, Any], *, min_time: float = 0.05) -> float:
-    """Seconds per execution of *stmt*: best of REPEATS timeit batches."""
-    timer = timeit.Timer(stmt, globals=namespace)
-    number = 1
-    while True:
-        elapsed = timer.timeit(number)
-        if elapsed >= (min_time / 4 if QUICK else min_time):
-            break
-        number *= 10 if elapsed < min_time / 10 else 2
-    return min(
-        [elapsed / number] + [t / number for t in timer.repeat(REPEATS - 1, number)]
-    )
+Case = tuple[str, dict[str, Any]]  # (statement, namespace)
 
 
-# ---------------------------------------------------------------- sides
-def plain_side() -> dict[str, float]:
+def measure(cases: dict[str, Case], *, min_time: float = 0.05) -> dict[str, float]:
+    """Seconds per execution of each statement, best of REPEATS rounds.
+
+    Every round times every case once, so a burst of load on the (shared)
+    machine hits all contenders alike instead of one of them.
+    """
+    if QUICK:
+        min_time /= 4
+    timers = {}
+    for name, (stmt, namespace) in cases.items():
+        timer = timeit.Timer(stmt, globals=namespace)
+        number = 1
+        while (elapsed := timer.timeit(number)) < min_time:
+            number *= 10 if elapsed < min_time / 10 else 2
+        timers[name] = (timer, number)
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(REPEATS):
+        for name, (timer, number) in timers.items():
+            best[name] = min(best[name], timer.timeit(number) / number)
+    return best
+
+
+# Every contender times the same statements: the change, then dropping the
+# record it added (and the appended item), so the history keeps its length.
+DICT_SET = "d['k0'] = 1; dlog.pop()"
+LIST_APPEND = "lst.append(1); llog.pop(); pop_item(lst)"
+LABELS = (("fresh", 0), ("after 10,000", HISTORY))
+
+
+def plain_cases() -> dict[str, Case]:
     d = {f"k{i}": i for i in range(10)}
     lst: list[int] = []
-    ns = {"d": d, "lst": lst, "pop": lst.pop}
     return {
-        "dict set": best("d['k0'] = 1", ns),
-        "list append": best("lst.append(1); pop()", ns),
+        "plain dict set": ("d['k0'] = 1", {"d": d}),
+        "plain list append": ("lst.append(1); pop()", {"lst": lst, "pop": lst.pop}),
     }
 
 
-def pydatatracker_side() -> dict[str, float]:
+def pydatatracker_cases() -> dict[str, Case]:
     from pydatatracker import TrackedDict, TrackedList  # type: ignore[import-not-found]
 
-    out: dict[str, float] = {}
-    for label, size in (("fresh", 0), ("after 10,000", HISTORY)):
+    cases: dict[str, Case] = {}
+    for label, size in LABELS:
         d = TrackedDict({f"k{i}": i for i in range(10)})
         lst = TrackedList()
-        for i in range(size):  # real changes: quadratic in pydatatracker
+        for i in range(size):  # real changes (quadratic in pydatatracker)
             d["k1"] = i
             lst.append(i)
-        ns = {
-            "d": d,
-            "lst": lst,
-            "dlog": d._tracking_changes,
-            "llog": lst._tracking_changes,
-        }
-        ns["pop_item"] = list.pop
-        out[f"dict set, {label}"] = best("d['k0'] = 1; dlog.pop()", ns)
-        out[f"list append, {label}"] = best(
-            "lst.append(1); llog.pop(); pop_item(lst)", ns
-        )
-    return out
+        ns = {"d": d, "lst": lst, "pop_item": list.pop}
+        ns.update(dlog=d._tracking_changes, llog=lst._tracking_changes)
+        cases[f"pydatatracker dict set, {label}"] = (DICT_SET, ns)
+        cases[f"pydatatracker list append, {label}"] = (LIST_APPEND, ns)
+    return cases
 
 
-def ours_side() -> dict[str, float]:
+def ours_cases() -> dict[str, Case]:
     from ml_infra_utils import ChangeCollector, TrackedDict, TrackedList, tracking_actor
 
-    out: dict[str, float] = {}
-    for label, size in (("fresh", 0), ("after 10,000", HISTORY)):
+    cases: dict[str, Case] = {}
+    for label, size in LABELS:
         d = TrackedDict({f"k{i}": i for i in range(10)})
         lst = TrackedList()
         for i in range(size):
             d["k1"] = i
             lst.append(i)
-        ns = {"d": d, "lst": lst, "dlog": d._tk.history, "llog": lst._tk.history}
-        ns["pop_item"] = list.pop
-        out[f"dict set, {label}"] = best("d['k0'] = 1; dlog.pop()", ns)
-        out[f"list append, {label}"] = best(
-            "lst.append(1); llog.pop(); pop_item(lst)", ns
-        )
+        ns = {"d": d, "lst": lst, "pop_item": list.pop}
+        ns.update(dlog=d._tk.history, llog=lst._tk.history)
+        cases[f"ours dict set, {label}"] = (DICT_SET, ns)
+        cases[f"ours list append, {label}"] = (LIST_APPEND, ns)
     root = TrackedDict({"model": {f"k{i}": i for i in range(10)}})
     child = root["model"]
-    ns = {"child": child, "clog": child._tk.history, "rlog": root._tk.history}
-    out["nested dict set (1 parent)"] = best(
-        "child['k0'] = 1; clog.pop(); rlog.pop()", ns
+    ns = {"root": root, "child": child}
+    ns.update(clog=child._tk.history, rlog=root._tk.history)
+    cases["ours nested dict set (1 parent)"] = (
+        "child['k0'] = 1; clog.pop(); rlog.pop()",
+        ns,
     )
-    observed = TrackedDict(
-        {"k0": 0}, max_history=1, observers=[ChangeCollector(capacity=1)]
-    )
-    out["dict set with a collector"] = best("d['k0'] = 1", {"d": observed})
+    collector = ChangeCollector(capacity=1)
+    observed = TrackedDict({"k0": 0}, max_history=1, observers=[collector])
+    cases["ours dict set with a collector"] = ("d['k0'] = 1", {"d": observed})
     bounded = TrackedDict({"k0": 0}, max_history=1000)
-    with tracking_actor("bench"):
-        out["dict set with an actor"] = best("d['k0'] = 1", {"d": bounded})
-    return out
+    actor = tracking_actor("bench")
+    cases["ours dict set with an actor"] = ("d['k0'] = 1", {"d": bounded})
+    actor.__enter__()  # stays set for the rest of this process
+    return cases
 
 
-SIDES = {"plain": plain_side, "pydatatracker": pydatatracker_side, "ours": ours_side}
+def side(name: str) -> dict[str, float]:
+    """The measurements of one process: "all" (3.12 venv) or "ours" (here)."""
+    cases = {**plain_cases(), **ours_cases()}
+    if name == "all":
+        cases.update(pydatatracker_cases())
+    return measure(cases)
 
 
 # ---------------------------------------------------------------- driver
@@ -190,70 +204,70 @@ def main() -> None:
     import _harness
 
     print("measuring our side in this interpreter ...", file=sys.stderr)
-    here = {**ours_side(), **{f"plain {k}": v for k, v in plain_side().items()}}
+    here = side("ours")
     pdt_python = _pdt_python()
     if pdt_python is None:
         print("pyenv's Python 3.12 not found: pydatatracker skipped", file=sys.stderr)
-        theirs: dict[str, float] = {}
-        ours312: dict[str, float] = {}
-        plain312: dict[str, float] = {}
-        version312 = "-"
+        v312, there = "-", {}
     else:
-        print(f"measuring pydatatracker with {pdt_python} ...", file=sys.stderr)
-        theirs = _run_side(pdt_python, "pydatatracker")
-        ours312 = _run_side(pdt_python, "ours")
-        plain312 = _run_side(pdt_python, "plain")
-        version312 = _version(pdt_python)
+        print(
+            f"measuring pydatatracker and ours with {pdt_python} ...", file=sys.stderr
+        )
+        v312, there = _version(pdt_python), _run_side(pdt_python, "all")
 
     fmt = _harness.fmt_time
-    rows = []
-    checks = []
+
+    def cell(values: dict[str, float], key: str) -> str:
+        return fmt(values[key]) if key in values else "-"
+
+    rows, checks = [], []
     for op in ("dict set", "list append"):
-        fresh_theirs = theirs.get(f"{op}, fresh")
-        for label in ("fresh", "after 10,000"):
-            case = f"{op}, {label}"
-            ours_v = ours312.get(case)
-            theirs_v = theirs.get(case)
-            ratio = _harness.fmt_ratio(ours_v, theirs_v) if ours_v and theirs_v else "-"
+        fresh_theirs = there.get(f"pydatatracker {op}, fresh")
+        for label, _ in LABELS:
+            ours_v = there.get(f"ours {op}, {label}")
+            theirs_v = there.get(f"pydatatracker {op}, {label}")
+            ratio = "-"
+            if ours_v and theirs_v and fresh_theirs:
+                ratio = _harness.fmt_ratio(ours_v, theirs_v)
+                target = TARGET_FRESH if label == "fresh" else TARGET_LONG
+                met = theirs_v / ours_v >= target
+                met = met and fresh_theirs / ours_v >= TARGET_FRESH
+                checks.append(
+                    f"- {op}, {label}: {theirs_v / ours_v:,.0f}x faster than "
+                    f"pydatatracker (target >= {target:,.0f}x): "
+                    f"{'met' if met else 'MISSED'}"
+                )
             rows.append(
                 [
-                    f"{op} ({label} changes)" if label != "fresh" else f"{op} (fresh)",
-                    fmt(plain312[op]) if op in plain312 else "-",
-                    fmt(theirs_v) if theirs_v else "-",
-                    fmt(ours_v) if ours_v else "-",
+                    f"{op} ({label})"
+                    if label == "fresh"
+                    else f"{op} ({label} changes)",
+                    cell(there, f"plain {op}"),
+                    cell(there, f"pydatatracker {op}, {label}"),
+                    cell(there, f"ours {op}, {label}"),
                     ratio,
-                    fmt(here[case]),
+                    cell(here, f"ours {op}, {label}"),
                 ]
             )
-            if ours_v and theirs_v and fresh_theirs:
-                target = TARGET_FRESH if label == "fresh" else TARGET_LONG
-                met = (
-                    theirs_v / ours_v >= target
-                    and fresh_theirs / ours_v >= TARGET_FRESH
-                )
+        fresh, grown = f"ours {op}, fresh", f"ours {op}, after 10,000"
+        for where, values in (("3.12", there), ("this venv", here)):
+            if fresh in values:
+                growth = values[grown] / values[fresh]
                 checks.append(
-                    f"- {op}, {label}: {theirs_v / ours_v:,.0f}x faster "
-                    f"(target >= {target:,.0f}x): {'met' if met else 'MISSED'}"
+                    f"- {op}, ours ({where}): after 10,000 changes / fresh = "
+                    f"{growth:.2f} (flat)"
                 )
-        if ours312.get(f"{op}, fresh"):
-            growth = ours312[f"{op}, after 10,000"] / ours312[f"{op}, fresh"]
-            checks.append(
-                f"- {op}: ours after 10,000 changes / fresh = {growth:.2f} (flat)"
-            )
-    extra = ("nested dict set (1 parent)", "dict set with a collector")
-    extra += ("dict set with an actor",)
-    rows += [
-        [c, "-", "-", fmt(ours312[c]) if c in ours312 else "-", "-", fmt(here[c])]
-        for c in extra
-    ]
-    header = [
-        "operation",
-        f"plain ({version312})",
-        f"pydatatracker 0.1.0 ({version312})",
-        f"ours ({version312})",
-        "ours vs pydatatracker",
-        f"ours ({_harness.machine().split('CPython ')[1].split(',')[0]}, this venv)",
-    ]
+    for extra in (
+        "nested dict set (1 parent)",
+        "dict set with a collector",
+        "dict set with an actor",
+    ):
+        key = f"ours {extra}"
+        rows.append([extra, "-", "-", cell(there, key), "-", cell(here, key)])
+    version_here = _harness.machine().split("CPython ")[1].split(",")[0]
+    header = ["operation", f"plain ({v312})", f"pydatatracker 0.1.0 ({v312})"]
+    header += [f"ours ({v312})", "ours vs pydatatracker"]
+    header += [f"ours ({version_here}, this venv)"]
     markdown = "\n".join(
         [
             "## Change tracking (`logging.changes`)",
@@ -261,17 +275,19 @@ def main() -> None:
             "Cost of one recorded mutation: a 10-key dict's `d['k0'] = 1` and a",
             "list's `append`, on a fresh container and after 10,000 recorded",
             "changes (each timed statement also pops the record it added, so the",
-            "history keeps its length), best of several `timeit` repeats.",
-            "pydatatracker needs Python 3.12, so it and the 3.12 columns run in a",
-            "pyenv 3.12 venv made by the script; the last column is our side in",
-            "the interpreter that ran `benchmarks/changes.py`.",
+            "history keeps its length); best of several rounds, each round timing",
+            "every contender once. pydatatracker needs Python 3.12, so the 3.12",
+            "columns run in one process in a pyenv 3.12 venv made by the script;",
+            "the last column is our side in the interpreter that ran",
+            "`benchmarks/changes.py`.",
             "",
             _harness.machine(),
             "",
             _harness.table(header, rows),
             "",
-            "Targets (dict set and list append at most 1/25 of pydatatracker's",
-            "fresh cost, and flat as the history grows):",
+            "Targets: dict set and list append at most 1/25 of pydatatracker's",
+            "fresh cost, and flat as the history grows (so >= 1000x faster than",
+            "pydatatracker after 10,000 changes):",
             "",
             *(checks or ["- pydatatracker was not measured (no pyenv 3.12)"]),
         ]
@@ -282,6 +298,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--side":
-        print(json.dumps(SIDES[sys.argv[2]]()))
+        print(json.dumps(side(sys.argv[2])))
     else:
         main()

@@ -120,19 +120,7 @@ class TrackedList(Tracked, list[T]):
             _lset(self, i, value)
             fast = self._tk_fast
             if fast is not None:
-                fast(
-                    (
-                        next_seq(),
-                        now(),
-                        "replace",
-                        (i,),
-                        old,
-                        frozen,
-                        get_actor(),
-                        None,
-                        None,
-                    )
-                )
+                fast((next_seq(), now(), "replace", i, old, frozen, get_actor()))
                 return
             calls = emit(self, "replace", (i,), old, frozen)
         finally:
@@ -217,19 +205,7 @@ class TrackedList(Tracked, list[T]):
             list.append(self, value)
             fast = self._tk_fast
             if fast is not None:
-                fast(
-                    (
-                        next_seq(),
-                        now(),
-                        "add",
-                        (i,),
-                        None,
-                        value,
-                        get_actor(),
-                        None,
-                        None,
-                    )
-                )
+                fast((next_seq(), now(), "add", i, None, value, get_actor()))
                 return
             calls = emit(self, "add", (i,), None, value)
         finally:

@@ -159,19 +159,7 @@ class TrackedObject(Tracked):
                 action = "replace"
             fast = self._tk_fast
             if fast is not None:
-                fast(
-                    (
-                        next_seq(),
-                        now(),
-                        action,
-                        (name,),
-                        old,
-                        frozen,
-                        get_actor(),
-                        None,
-                        None,
-                    )
-                )
+                fast((next_seq(), now(), action, name, old, frozen, get_actor()))
                 return
             calls = emit(self, action, (name,), old, frozen)
         if calls:

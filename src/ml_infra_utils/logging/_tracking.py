@@ -191,13 +191,13 @@ class Tracked:
             return []
         with LOCK:
             raws = list(history)
-        return [_new_change(Change, raw) for raw in raws]
+        return [as_change(raw) for raw in raws]
 
     def last_change(self) -> Change | None:
         """The most recent change, or ``None`` if nothing was recorded."""
         history = self._tk.history
         try:
-            return _new_change(Change, history[-1])  # type: ignore[index]
+            return as_change(history[-1])  # type: ignore[index]
         except (IndexError, TypeError):
             return None
 
@@ -221,7 +221,7 @@ class Tracked:
                     break
                 found.append(raw)
         found.reverse()
-        return [_new_change(Change, raw) for raw in found]
+        return [as_change(raw) for raw in found]
 
     # ---------------------------------------------------------------- observers
     def add_observer(self, observer: Observer, /) -> Observer:
@@ -362,6 +362,20 @@ class Tracked:
                 )
                 raise ChangeHistoryError(msg) from exc
         return len(done)
+
+
+def as_change(raw: tuple[Any, ...]) -> Change:
+    """The :class:`Change` for a history entry.
+
+    Entries are the record's fields, except that the fast paths store a
+    7-tuple whose path is the bare key (no path tuple, no snapshot, no stack).
+    """
+    if len(raw) == 7:
+        seq, t, action, key, old, new, actor = raw
+        return _new_change(
+            Change, (seq, t, action, (key,), old, new, actor, None, None)
+        )
+    return _new_change(Change, raw)
 
 
 def _seq_of(since: object, argument: str) -> int:
