@@ -52,11 +52,8 @@ from .decorators import (
     timer_with_units,
 )
 from .logging import (
-    CHANGE_ACTIONS,
-    OBSERVER_KINDS,
     AppendFileHandler,
     AsyncQueueObserver,
-    BatchSender,
     Change,
     ChangeCollector,
     CounterObserver,
@@ -115,11 +112,8 @@ from .preprocessing import (
 )
 
 __all__ = [
-    "CHANGE_ACTIONS",
-    "OBSERVER_KINDS",
     "AppendFileHandler",
     "AsyncQueueObserver",
-    "BatchSender",
     "Change",
     "ChangeCollector",
     "ChangeHistoryError",

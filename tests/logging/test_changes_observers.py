@@ -14,7 +14,6 @@ import prometheus_client
 import pytest
 
 from ml_infra_utils import (
-    OBSERVER_KINDS,
     AsyncQueueObserver,
     Change,
     ChangeCollector,
@@ -32,6 +31,7 @@ from ml_infra_utils import (
     TrackedList,
     observers_from_config,
 )
+from ml_infra_utils.logging.changes import OBSERVER_KINDS
 
 
 def test_observers_run_after_the_change_child_first() -> None:

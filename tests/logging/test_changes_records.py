@@ -15,7 +15,6 @@ import jsonpatch
 import pytest
 
 from ml_infra_utils import (
-    CHANGE_ACTIONS,
     Change,
     ChangeHistoryError,
     InputTypeError,
@@ -27,6 +26,7 @@ from ml_infra_utils import (
     to_json_patch,
     tracking_actor,
 )
+from ml_infra_utils.logging.changes import CHANGE_ACTIONS
 
 
 def test_a_record_is_frozen_and_slotted() -> None:

@@ -6,10 +6,7 @@ always uses absolute imports, so ``import logging`` means the stdlib."""
 from __future__ import annotations
 
 from ml_infra_utils.logging.changes import (
-    CHANGE_ACTIONS,
-    OBSERVER_KINDS,
     AsyncQueueObserver,
-    BatchSender,
     Change,
     ChangeCollector,
     CounterObserver,
@@ -50,11 +47,8 @@ from ml_infra_utils.logging.structured import (
 )
 
 __all__ = [
-    "CHANGE_ACTIONS",
-    "OBSERVER_KINDS",
     "AppendFileHandler",
     "AsyncQueueObserver",
-    "BatchSender",
     "Change",
     "ChangeCollector",
     "CounterObserver",

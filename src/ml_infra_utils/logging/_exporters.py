@@ -33,7 +33,6 @@ from ._json import dumps, dumps_line
 from ._output import AppendFile
 
 __all__ = [
-    "BatchSender",
     "HttpExporter",
     "JsonLinesExporter",
     "KafkaExporter",
@@ -104,12 +103,17 @@ class JsonLinesExporter(_Closing):
         return f"JsonLinesExporter({self.path!r})"
 
 
-class BatchSender(Protocol):
+class _Sender(Protocol):
     """What :class:`HttpExporter` sends through: one method taking a batch.
 
     ``send(batch)`` delivers a list of JSON-safe dicts (the records'
     ``to_dict()``) or raises; the exporter retries a batch that raised, so a
     receiver should deduplicate by ``seq`` if it cares.
+
+    Maintainers: this small interface stands in for the shared HTTP sender of
+    ``logging.sinks`` until that lands; wiring means building the request
+    (``POST <path>`` with ``dumps(batch)``) from that sender inside
+    ``HttpExporter._send``.
     """
 
     def send(self, batch: list[dict[str, Any]], /) -> object: ...  # pragma: no cover
@@ -251,8 +255,8 @@ class HttpExporter(_BatchExporter):
     """Sends records in batches through an HTTP sender, retrying failures.
 
     *sender* is the object that talks HTTP: anything with a
-    ``send(batch: list[dict])`` method that delivers the batch or raises (see
-    :class:`BatchSender`). The exporter only batches: every *batch_size*
+    ``send(batch: list[dict])`` method that delivers the batch or raises (the
+    records' ``to_dict()``, in order). The exporter only batches: every *batch_size*
     records or every *flush_interval* seconds, in a daemon thread, so a
     change never waits for the network; a batch that fails is retried, in
     order, with the interval doubling up to a minute. At most *max_buffer*
@@ -269,7 +273,7 @@ class HttpExporter(_BatchExporter):
 
     def __init__(
         self,
-        sender: BatchSender,
+        sender: _Sender,
         *,
         batch_size: int = 100,
         flush_interval: float = 1.0,

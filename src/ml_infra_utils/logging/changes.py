@@ -37,7 +37,6 @@ from __future__ import annotations
 from ._change import ACTIONS as CHANGE_ACTIONS
 from ._change import Change, tracking_actor
 from ._exporters import (
-    BatchSender,
     HttpExporter,
     JsonLinesExporter,
     KafkaExporter,
@@ -60,7 +59,6 @@ __all__ = [
     "CHANGE_ACTIONS",
     "OBSERVER_KINDS",
     "AsyncQueueObserver",
-    "BatchSender",
     "Change",
     "ChangeCollector",
     "CounterObserver",
