@@ -255,6 +255,7 @@ _OWN_FILES = frozenset(
     for name in (
         "_change.py",
         "_tracking.py",
+        "_tracked_base.py",
         "_tracked.py",
         "_tracked_list.py",
         "_tracked_object.py",

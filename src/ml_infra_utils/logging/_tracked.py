@@ -19,11 +19,11 @@ from ._change import (
     next_seq,
     now,
 )
+from ._tracked_base import Tracked
 from ._tracking import (
     WRAPPERS,
     Observer,
     Options,
-    Tracked,
     adopt,
     check_options,
     drop,

@@ -11,11 +11,11 @@ from typing import Any, SupportsIndex, TypeVar, overload
 
 from ._change import ADOPT, LIST, LOCK, TRACKED, freeze, get_actor, next_seq, now
 from ._tracked import restore
+from ._tracked_base import Tracked
 from ._tracking import (
     WRAPPERS,
     Observer,
     Options,
-    Tracked,
     adopt,
     check_options,
     drop,

@@ -12,9 +12,9 @@ from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 from ._change import ADOPT, LOCK, MISSING, OBJECT, TRACKED, get_actor, next_seq, now
+from ._tracked_base import Tracked
 from ._tracking import (
     Options,
-    Tracked,
     adopt,
     check_options,
     drop,
