@@ -44,7 +44,7 @@ def decorators_tour() -> None:
     with ml_infra_utils.Timer("epoch", unit="ms"):
         for _ in range(3):
             train_step(batch)
-    stats = ml_infra_utils.timer_stats()["train_step"]
+    stats = ml_infra_utils.timer_stats()[f"{__name__}.train_step"]
     print(f"  train_step: {stats.count} calls, mean {stats.mean * 1e3:.4f} ms")
 
 

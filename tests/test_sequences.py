@@ -13,8 +13,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ml_infra_utils import InputTypeError, MissingValueError, ShapeError
-from ml_infra_utils._sequences import as_labels, as_real_columns, as_reals, to_list
+from ml_infra_utils import (
+    InfiniteValueError,
+    InputTypeError,
+    MissingValueError,
+    ShapeError,
+)
+from ml_infra_utils._sequences import (
+    as_labels,
+    as_real_columns,
+    as_reals,
+    is_missing,
+    to_list,
+)
 
 
 class TestToList:
@@ -260,3 +271,110 @@ class TestAsRealColumns:
         """Ragged, empty or non-sequence rows raise clear errors."""
         with pytest.raises(error, match=pattern):
             as_real_columns(data)
+
+
+class TestIsMissing:
+    """One missing-value predicate for labels, numbers and check_missing_values."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            None,
+            math.nan,
+            np.float32("nan"),
+            np.float64("nan"),
+            Decimal("NaN"),
+            Decimal("sNaN"),
+            complex(math.nan, 0),
+            np.datetime64("NaT", "s"),
+        ],
+    )
+    def test_none_and_nan_of_any_type_are_missing(self, value: object) -> None:
+        """None and every kind of NaN are missing."""
+        assert is_missing(value)
+
+    def test_pandas_na_and_nat_are_missing(self) -> None:
+        """pandas.NA (truth undefined) and NaT are missing values."""
+        pd = pytest.importorskip("pandas")
+        assert is_missing(pd.NA)
+        assert is_missing(pd.NaT)
+
+    def test_an_na_like_scalar_whose_truth_is_undefined_is_missing(self) -> None:
+        """A scalar whose self-comparison gives a value with no truth is missing."""
+
+        class Undefined:
+            def __bool__(self) -> bool:
+                msg = "ambiguous"
+                raise TypeError(msg)
+
+        class NALike:
+            def __ne__(self, other: object) -> object:
+                return Undefined()  # a new object, not the value itself
+
+        assert is_missing(NALike())
+
+    @pytest.mark.parametrize(
+        "value", [0, 1.5, "nan", "", b"", True, Decimal("1.5"), math.inf, (1,)]
+    )
+    def test_values_are_not_missing(self, value: object) -> None:
+        """Numbers, strings (also "nan"), bools and tuples are values."""
+        assert not is_missing(value)
+
+    def test_an_array_compared_element_wise_is_a_value(self) -> None:
+        """An array (its != gives an array whose truth raises) is not missing."""
+        assert not is_missing(np.array([1.0, 2.0]))
+
+    def test_a_value_whose_comparison_raises_is_a_value(self) -> None:
+        """A value whose != raises cannot be NaN."""
+
+        class Odd:
+            def __ne__(self, other: object) -> bool:
+                raise TypeError
+
+        assert not is_missing(Odd())
+
+
+class TestPandasNA:
+    """pandas.NA, pandas' standard missing value, is missing everywhere."""
+
+    def test_as_reals_reports_na_as_a_missing_value(self) -> None:
+        """A nullable Int64 Series with NA: MissingValueError naming the position."""
+        pd = pytest.importorskip("pandas")
+        with pytest.raises(MissingValueError, match=r"^data\[1\] is <NA> \(NAType\)"):
+            as_reals(pd.Series([1, None, 3], dtype="Int64"))
+
+    def test_as_labels_reports_na_as_a_missing_label(self) -> None:
+        """NA among labels: MissingValueError naming the position."""
+        pd = pytest.importorskip("pandas")
+        with pytest.raises(MissingValueError, match=r"^labels\[1\] is <NA>"):
+            as_labels(pd.Series(["a", None], dtype="string"))
+        with pytest.raises(MissingValueError, match=r"^labels\[0\] is <NA>"):
+            as_labels([pd.NA, 1])
+
+    def test_nat_among_numbers_is_missing(self) -> None:
+        """NaT in numeric data is a missing value, not a type error."""
+        pd = pytest.importorskip("pandas")
+        with pytest.raises(MissingValueError, match=r"^data\[0\] is NaT"):
+            as_reals([pd.NaT, 1.0])
+
+
+class TestBoundedMessages:
+    """Error messages show values with a bounded repr, whatever the value."""
+
+    def test_a_huge_fraction_is_an_infinite_value_error(self) -> None:
+        """A Fraction beyond the float range names its position, no OverflowError."""
+        with pytest.raises(
+            InfiniteValueError, match=r"^data\[0\] is a Fraction too large for a float"
+        ):
+            as_reals([Fraction(10**400), 1])
+
+    def test_a_long_value_is_shortened_in_type_errors(self) -> None:
+        """A non-number with a huge repr gives a short message."""
+        with pytest.raises(InputTypeError) as caught:
+            as_reals(["x" * 100_000])
+        assert len(str(caught.value)) < 300
+
+    def test_a_huge_int_label_in_a_bad_row_does_not_break_the_message(self) -> None:
+        """A row that is an int too long for repr() still gets a clear message."""
+        with pytest.raises(InputTypeError, match=r"<int with 5001 digits>"):
+            as_real_columns([[1, 2], 10**5000])

@@ -21,6 +21,7 @@ can catch either our class or the builtin they already handle::
     ├── OutOfRangeError(MLInfraError, ValueError)    values outside validate_range
     ├── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
     ├── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
+    ├── OutputClosedError(MLInfraError, ValueError)  written to after close()
     └── ChangeHistoryError(MLInfraError, LookupError)  undo/revert past the history
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "MissingValueError",
     "NotFittedError",
     "OutOfRangeError",
+    "OutputClosedError",
     "RetryError",
     "RunNotFoundError",
     "RunStateError",
@@ -215,6 +217,16 @@ class OutOfRangeError(MLInfraError, ValueError):
     def __reduce__(self) -> tuple[type[OutOfRangeError], tuple[str, list[int]]]:
         # Keep the positions when the error crosses a process boundary.
         return type(self), (str(self), self.positions)
+
+
+class OutputClosedError(MLInfraError, ValueError):
+    """A file, stream or sink was written to after it was closed.
+
+    A :class:`ValueError`, as the standard library's "I/O operation on closed
+    file". Logging calls never raise it into the caller: a
+    :class:`~ml_infra_utils.StructuredLogger` or a handler reports it on stderr
+    as ``logging.Handler.handleError`` does.
+    """
 
 
 class ChangeHistoryError(MLInfraError, LookupError):

@@ -11,7 +11,9 @@ rejects bad ones with the same clear errors:
   numbers), mappings and sets (no meaningful order), non-iterables.
 
 Every error message names the argument (``name``) and, for a bad element, its
-position.
+position. One predicate, :func:`is_missing`, decides what a missing value is for
+every function of the package: ``None``, a NaN of any type, ``pandas.NA`` and
+``NaT``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,21 @@ from decimal import Decimal
 from operator import countOf, itemgetter
 from typing import Any
 
-from ._errors import InputTypeError, MissingValueError, ShapeError
+from ._errors import (
+    InfiniteValueError,
+    InputTypeError,
+    MissingValueError,
+    ShapeError,
+)
+from ._repr import short_repr
 
 __all__ = [
     "as_labels",
     "as_real_columns",
     "as_reals",
     "check_distinct_labels",
+    "check_flag",
+    "is_missing",
     "to_list",
 ]
 
@@ -37,6 +47,8 @@ __all__ = [
 _PLAIN_REALS = frozenset({float, int})
 # Label types that can hold neither None nor NaN and are always hashable.
 _PLAIN_LABELS = frozenset({int, str, bool})
+# Types that are never a missing value (no NaN among their values).
+_NEVER_MISSING = frozenset({int, str, bool, bytes})
 
 
 def _describe(value: object) -> str:
@@ -95,12 +107,68 @@ values, not a str
     return list(data)
 
 
-def _is_nan(value: object) -> bool:
-    if isinstance(value, float):
-        return math.isnan(value)
+def is_missing(value: object) -> bool:  # noqa: PLR0911 - one return per kind of value
+    """Whether *value* is a missing value: ``None``, a NaN or an NA of any type.
+
+    NaN is recognised as a ``float``, ``Decimal`` (quiet or signalling),
+    ``complex`` or numpy scalar, and as any other value unequal to itself:
+    ``pandas.NaT``, ``numpy.datetime64("NaT")``, and ``pandas.NA``, whose
+    comparisons return ``NA`` itself and whose truth value is undefined. An
+    object whose self-comparison raises, or that compares element-wise (an
+    array), is a value, not a missing one; so are strings such as ``"nan"``.
+
+    Examples:
+        >>> from decimal import Decimal
+        >>> [is_missing(v) for v in (None, float("nan"), Decimal("sNaN"), "nan", 0)]
+        [True, True, True, False, False]
+    """
+    if value is None:
+        return True
+    kind = type(value)
+    if kind is float:
+        return value != value
+    if kind in _NEVER_MISSING:
+        return False
     if isinstance(value, Decimal):
-        return value.is_nan()
-    return value != value  # numpy and other NaN-like scalars: NaN != NaN
+        return value.is_nan()  # also a signalling NaN, which != would raise on
+    try:
+        unequal: object = value != value
+    except Exception:  # a value that cannot even compare is a value
+        return False
+    if unequal is True or unequal is False:
+        return unequal
+    if unequal is value:  # pandas.NA: comparisons return NA itself
+        return True
+    try:
+        return bool(unequal)  # numpy.bool_
+    except Exception:
+        # Undefined truth: an NA-like scalar is missing; an array compared
+        # element-wise (it has a length) is a value.
+        return not hasattr(unequal, "__len__")
+
+
+def _missing_text(value: object) -> str:
+    """How a message names a missing value: ``None``, ``NaN`` or its repr."""
+    if value is None:
+        return "None"
+    if isinstance(value, float | Decimal | complex | numbers.Number):
+        return "NaN"
+    return f"{short_repr(value)} ({_describe(value)})"
+
+
+def check_flag(name: str, flag: object) -> bool:
+    """Validate a boolean option: only ``True`` or ``False``, never a truthy value.
+
+    Examples:
+        >>> check_flag("output_dict", "no")
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.InputTypeError: output_dict must be True or False, got 'no'
+    """
+    if not isinstance(flag, bool):
+        msg = f"{name} must be True or False, got {short_repr(flag)}"
+        raise InputTypeError(msg)
+    return flag
 
 
 def as_reals(data: object, *, name: str = "data") -> list[float | int]:
@@ -117,6 +185,7 @@ def as_reals(data: object, *, name: str = "data") -> list[float | int]:
         InputTypeError: For a bad container (see :func:`to_list`) or an element
             that is not a real number; ``bool`` is not accepted as a number.
         MissingValueError: For ``None`` or NaN, naming the first position.
+        InfiniteValueError: For a value a float cannot hold (``Fraction(10**400)``).
 
     Examples:
         >>> as_reals((1, 2.5))
@@ -155,20 +224,33 @@ def _raise_first_nan(values: list[float | int], name: str) -> None:
 
 
 def _real(value: object, i: int, name: str) -> float | int:
-    if value is None:
-        msg = f"{name}[{i}] is None; missing values are not allowed here"
-        raise MissingValueError(msg)
     if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
-        msg = f"{name}[{i}] must be a real number, not {_describe(value)} ({value!r})"
+        if is_missing(value):  # None, pandas.NA, NaT: missing, not a wrong type
+            msg = (
+                f"{name}[{i}] is {_missing_text(value)}; "
+                "missing values are not allowed here"
+            )
+            raise MissingValueError(msg)
+        msg = (
+            f"{name}[{i}] must be a real number, not {_describe(value)} "
+            f"({short_repr(value)})"
+        )
         raise InputTypeError(msg)
-    if _is_nan(value):
+    if is_missing(value):
         msg = f"{name}[{i}] is NaN; missing values are not allowed here"
         raise MissingValueError(msg)
     if type(value) in _PLAIN_REALS:
         return value  # type: ignore[return-value]
     if isinstance(value, numbers.Integral):
         return int(value)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # e.g. Fraction(10**400): beyond the float range
+        msg = (
+            f"{name}[{i}] is a {_describe(value)} too large for a float "
+            f"({short_repr(value)})"
+        )
+        raise InfiniteValueError(msg) from None
 
 
 def as_labels(data: object, *, name: str = "labels") -> list[Hashable]:
@@ -204,7 +286,7 @@ not list ([1])
 
 
 def check_distinct_labels(distinct: Iterable[object]) -> bool:
-    """Whether some of the *distinct* label values is ``None`` or NaN.
+    """Whether some of the *distinct* label values is missing (:func:`is_missing`).
 
     Cheap when called on the distinct values of a large input (a set, the keys
     of a counter): the caller then locates the position with :func:`as_labels`.
@@ -214,16 +296,9 @@ def check_distinct_labels(distinct: Iterable[object]) -> bool:
         (False, True)
     """
     return any(
-        value is None or (type(value) not in _PLAIN_LABELS and _is_nan_label(value))
+        value is None or (type(value) not in _PLAIN_LABELS and is_missing(value))
         for value in distinct
     )
-
-
-def _is_nan_label(value: object) -> bool:
-    try:
-        return bool(_is_nan(value))  # numpy's NaN scalars answer with np.bool_
-    except (TypeError, ValueError):  # an exotic __ne__: such a value is no NaN
-        return False
 
 
 def _raise_first_bad_label(values: list[Any], name: str) -> None:
@@ -234,10 +309,14 @@ def _raise_first_bad_label(values: list[Any], name: str) -> None:
         try:
             hash(value)
         except TypeError:
-            msg = f"{name}[{i}] must be hashable, not {_describe(value)} ({value!r})"
+            msg = (
+                f"{name}[{i}] must be hashable, not {_describe(value)} "
+                f"({short_repr(value)})"
+            )
             raise InputTypeError(msg) from None
-        if _is_nan_label(value):
-            msg = f"{name}[{i}] is NaN; missing labels are not allowed"
+        if is_missing(value):
+            what = _missing_text(value)
+            msg = f"{name}[{i}] is {what}; missing labels are not allowed"
             raise MissingValueError(msg)
 
 
@@ -260,6 +339,7 @@ def as_real_columns(
         InputTypeError: For a bad container, a row that is not a sequence, or a
             value that is not a real number.
         MissingValueError: For ``None`` or NaN.
+        InfiniteValueError: For a value a float cannot hold (``Fraction(10**400)``).
 
     Examples:
         >>> as_real_columns([[1, 2.5], [3, 4.5]])
@@ -294,7 +374,7 @@ has 2 values, data[1] has 1
     for j, column in enumerate(columns):
         try:
             columns[j] = as_reals(column, name=name)
-        except (InputTypeError, MissingValueError):
+        except (InputTypeError, MissingValueError, InfiniteValueError):
             bad.append(j)
     if bad:
         # Report the first bad value in reading order, named by row and column.
@@ -326,7 +406,7 @@ def _as_rows(rows: list[Any], name: str) -> list[Any]:
         else:
             msg = (
                 f"{name}[{i}] must be a row of values like {name}[0], "
-                f"not {_describe(row)} ({row!r})"
+                f"not {_describe(row)} ({short_repr(row)})"
             )
             raise InputTypeError(msg)
     return result

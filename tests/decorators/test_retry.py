@@ -681,13 +681,27 @@ def test_wait_beyond_the_deadline_gives_up_at_once(fake_time: FakeTime) -> None:
     )
 
 
-@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "5", True])
-def test_wait_hook_bad_return_is_rejected(fake_time: FakeTime, bad: object) -> None:
-    """A wait hook returning something other than None or seconds >= 0 raises."""
-    with pytest.raises(
-        InvalidParameterError, match="wait must return None or a finite"
-    ):
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (-1.0, InvalidParameterError),
+        (math.nan, InvalidParameterError),
+        (math.inf, InvalidParameterError),
+        ("5", InputTypeError),
+        (True, InputTypeError),
+    ],
+)
+def test_wait_hook_bad_return_is_rejected(
+    fake_time: FakeTime, bad: object, error: type[Exception]
+) -> None:
+    """A wait hook returning something other than None or seconds >= 0 raises.
+
+    A wrong type is an InputTypeError, a wrong value an InvalidParameterError;
+    the attempt's own exception is chained as __context__.
+    """
+    with pytest.raises(error, match="wait must return None or a finite") as caught:
         retry(wait=lambda _: bad, report=None)(failing(10))()
+    assert isinstance(caught.value.__context__, ValueError)
 
 
 def test_retry_if_filters_exceptions(fake_time: FakeTime) -> None:
@@ -964,7 +978,10 @@ def test_testing_mode_arguments_are_checked(
         ),
         ({"deadline": math.nan}, InvalidParameterError, "deadline"),
         ({"jitter": "fuller"}, InvalidParameterError, "jitter must be one of"),
-        ({"jitter": ["full"]}, InvalidParameterError, "jitter"),
+        ({"jitter": ["full"]}, InputTypeError, "jitter"),
+        ({"jitter": 5}, InputTypeError, "jitter must be one of"),
+        ({"max_attempts": -(10**5000)}, InvalidParameterError, r"<negative int with"),
+        ({"delay": 10**5000}, InvalidParameterError, r"delay must be .* finite"),
         ({"retry_if": 3}, InputTypeError, "retry_if must be callable"),
         ({"wait": 3}, InputTypeError, "wait must be callable"),
         ({"on_retry": "print"}, InputTypeError, "on_retry must be callable"),

@@ -10,7 +10,7 @@ import statistics
 import sys
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given
@@ -62,7 +62,7 @@ def test_timer_reports_and_reraises_on_error(
     with pytest.raises(RuntimeError, match="bad batch"):
         explode()
     assert capsys.readouterr().out.endswith("explode took 2.0000 seconds\n")
-    assert timer_stats()[explode.__qualname__].count == 1
+    assert timer_stats()[f"{__name__}.{explode.__qualname__}"].count == 1
 
 
 def test_timer_keeps_metadata() -> None:
@@ -629,3 +629,42 @@ def test_pending_timings_stay_bounded(fake_clock: FakeClock) -> None:
         longest = max(longest, len(pending))
     assert longest <= 12
     assert timer_stats()["hot"].count == 5000
+
+
+def test_statistics_are_keyed_by_module_and_qualname(
+    fake_clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two modules' functions of one qualname keep separate statistics.
+
+    The printed line keeps the bare qualname.
+    """
+
+    def make(module: str) -> Any:
+        def main() -> None:
+            fake_clock.advance(1.0)
+
+        main.__module__ = module
+        main.__qualname__ = "main"
+        return timer(main)
+
+    first, second = make("jobs.train"), make("jobs.evaluate")
+    first()
+    first()
+    second()
+    stats = timer_stats()
+    assert stats["jobs.train.main"].count == 2
+    assert stats["jobs.evaluate.main"].count == 1
+    assert "main" not in stats
+    assert capsys.readouterr().out.splitlines() == ["main took 1.0000 seconds"] * 3
+
+
+def test_a_given_name_is_the_key_as_it_is(fake_clock: FakeClock) -> None:
+    """name= (and a Timer's name) are used as given, so they can be shared."""
+
+    @timer_with_units("s", report=None, name="step")
+    def one() -> None: ...
+
+    one()
+    with Timer("step", report=None):
+        pass
+    assert timer_stats()["step"].count == 2

@@ -212,7 +212,7 @@ def test_value_encoder_matches_dumps_for_scalars(value: object) -> None:
         (ValueError("bad"), {"type": "ValueError", "message": "bad"}),
         (1 + 2j, "(1+2j)"),
         (Opaque(), "<Opaque>"),
-        (BadRepr(), "<unrepresentable BadRepr object>"),
+        (BadRepr(), f"<unrepresentable {__name__}.BadRepr object>"),
         (BadToList(), None),  # tolist raises: repr of the object
         ({1: "a", None: "b", False: "c", 1.5: "d", (1, 2): "e"}, None),
         (range(3), "range(0, 3)"),
@@ -358,3 +358,18 @@ def test_a_default_hook_returning_its_input_falls_through_to_the_table() -> None
     """A hook that hands the value back unchanged does not loop."""
     encode = make_dumps(default=lambda value: value)
     assert strict_loads(encode({"d": dt.date(2024, 5, 6)})) == {"d": "2024-05-06"}
+
+
+class FailureError(Exception):
+    """An exception defined outside builtins."""
+
+
+def test_an_exception_value_is_named_as_in_the_exception_field() -> None:
+    """One type-naming rule: module.qualname for an exception value and field."""
+    from ml_infra_utils.logging._record import exception_to_dict
+
+    error = FailureError("x")
+    as_value = strict_loads(dumps({"error": error}))["error"]
+    assert as_value == {"type": f"{__name__}.FailureError", "message": "x"}
+    assert exception_to_dict(error)["type"] == as_value["type"]
+    assert strict_loads(dumps(ValueError("v")))["type"] == "ValueError"

@@ -770,12 +770,31 @@ def test_bad_constructor_arguments() -> None:
         StructuredLogger("x", stream=3)  # type: ignore[arg-type]
 
 
-def test_bad_stacklevel_is_reported_not_raised(
+def test_bad_call_options_raise_at_the_call() -> None:
+    """A bad stacklevel or level is the caller's bug: it raises, as in the stdlib.
+
+    One policy for every call option (the level raised already; stacklevel
+    used to be reported on stderr instead).
+    """
+    log = StructuredLogger("x", stream=io.StringIO())
+    with pytest.raises(InputTypeError, match="stacklevel must be an int"):
+        log.info("m", stacklevel="2")
+    with pytest.raises(LoggingConfigError, match="level must be"):
+        log.log("NOPE", "m")
+
+
+def test_what_cannot_be_written_is_reported_not_raised(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A non-int stacklevel is reported on stderr; the call itself returns."""
-    StructuredLogger("x", stream=io.StringIO()).info("m", stacklevel="2")
-    assert "stacklevel must be an int" in capsys.readouterr().err
+    """A broken stream is reported on stderr; the call itself returns."""
+
+    class Broken(io.StringIO):
+        def write(self, _text: str) -> int:
+            msg = "disk gone"
+            raise OSError(msg)
+
+    StructuredLogger("x", stream=Broken()).info("m", v=1)
+    assert "disk gone" in capsys.readouterr().err
 
 
 def test_path_stream_appends_and_close(tmp_path: Path) -> None:

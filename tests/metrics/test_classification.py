@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import math
+import os
 import warnings
 from typing import Any
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 import ml_infra_utils as m
 from ml_infra_utils import (
+    InfiniteValueError,
     InputTypeError,
     InvalidParameterError,
     LengthMismatchError,
@@ -331,12 +333,11 @@ class TestErrors:
         ("options", "match"),
         [
             ({"average": "samples"}, r"average must be one of \['binary', 'micro'"),
-            ({"average": 3}, "average must be one of"),
             (
                 {"zero_division": 0.5},
                 r"zero_division must be one of 0.0, 1.0, float\('nan'\)",
             ),
-            ({"zero_division": True}, "zero_division must be one of"),
+            ({"zero_division": "x"}, "zero_division must be one of"),
             ({"classes": []}, "classes must name at least one class"),
             ({"classes": [1, 1]}, r"must not repeat a class \(1 appears twice\)"),
             (
@@ -356,13 +357,46 @@ class TestErrors:
         with pytest.raises(InvalidParameterError, match=match):
             m.precision([0, 1], [1, 1], **options)
 
-    @pytest.mark.parametrize("beta", [-1.0, math.nan, "2", True])
-    def test_invalid_beta_lists_the_valid_range(self, beta: object) -> None:
-        """beta must be a real number from 0 to inf."""
-        with pytest.raises(
-            InvalidParameterError, match=r"beta must be a real number from 0\.0 to inf"
-        ):
+    @pytest.mark.parametrize(
+        ("options", "match"),
+        [
+            ({"average": 3}, "average must be one of"),
+            ({"average": ["macro"]}, "average must be one of"),
+            ({"zero_division": True}, "zero_division must be one of"),
+            ({"zero_division": [0.0]}, "zero_division must be one of"),
+            ({"zero_division": None}, "zero_division must be one of"),
+        ],
+    )
+    def test_options_of_the_wrong_type_are_type_errors(
+        self, options: dict[str, Any], match: str
+    ) -> None:
+        """A wrong *type* of option is an InputTypeError (a TypeError)."""
+        with pytest.raises(InputTypeError, match=match):
+            m.precision([0, 1], [1, 1], **options)
+
+    @pytest.mark.parametrize(
+        ("beta", "error"),
+        [
+            (-1.0, InvalidParameterError),
+            (math.nan, InvalidParameterError),
+            ("2", InputTypeError),
+            (True, InputTypeError),
+            (None, InputTypeError),
+        ],
+    )
+    def test_invalid_beta_lists_the_valid_range(
+        self, beta: object, error: type[Exception]
+    ) -> None:
+        """beta must be a real number from 0 to inf: wrong type or wrong value."""
+        with pytest.raises(error, match=r"beta must be a real number from 0\.0 to inf"):
             m.fbeta_score([0, 1], [1, 1], beta=beta)  # type: ignore[arg-type]
+
+    def test_numpy_scalars_are_accepted_as_options(self) -> None:
+        """beta and zero_division accept numpy reals, as any numbers.Real."""
+        assert m.fbeta_score([0, 1], [1, 1], beta=np.float64(2.0)) == m.fbeta_score(
+            [0, 1], [1, 1], beta=2.0
+        )
+        assert m.precision([0, 0], [1, 1], zero_division=np.float64(1.0)) == 1.0
 
     def test_string_labels_with_the_default_positive_class_raise(self) -> None:
         """positive_class=1 on string labels is a mistake, as in scikit-learn."""
@@ -387,13 +421,62 @@ class TestErrors:
                 r"one weight per sample \(got 1 weights for 2",
             ),
             ([0, 0], InvalidParameterError, "at least one non-zero weight"),
-            ([1.0, math.inf], ValueError, r"sample_weight\[1\] is inf"),
+            ([1.0, math.inf], InfiniteValueError, r"sample_weight\[1\] is inf"),
             ([1.0, None], MissingValueError, r"sample_weight\[1\] is None"),
             ([1.0, "2"], InputTypeError, r"sample_weight\[1\] must be a real number"),
-            ([1.0, 10**400], ValueError, r"sample_weight\[1\] is 1000.*must be finite"),
+            (
+                [1.0, 10**400],
+                InfiniteValueError,
+                r"sample_weight\[1\] is 1000.*must be finite",
+            ),
+            (
+                [1.0, 10**5000],
+                InfiniteValueError,
+                r"sample_weight\[1\] is <int with 5001 digits>; weights must be",
+            ),
+            (
+                [1e308, 1e308],
+                InfiniteValueError,
+                r"sum of the sample weights overflows the float range",
+            ),
         ],
     )
     def test_bad_sample_weights(self, weights: Any, error: Any, match: str) -> None:
         """Weights of the wrong length, all zero, non-finite or not numbers."""
         with pytest.raises(error, match=match):
             m.f1_score([0, 1], [1, 1], sample_weight=weights)
+        with pytest.raises(error, match=match):
+            m.accuracy([0, 1], [0, 0], sample_weight=weights)
+
+
+class TestPandasNA:
+    """pandas.NA (nullable Int64, string, boolean dtypes) is a missing label."""
+
+    @pytest.mark.parametrize("dtype", ["Int64", "string", "boolean"])
+    def test_na_label_raises_missing_value_error(self, dtype: str) -> None:
+        """NA among the labels: MissingValueError naming it, never a raw TypeError."""
+        pd = pytest.importorskip("pandas")
+        values = {"Int64": [1, None], "string": ["a", None], "boolean": [True, None]}
+        labels = pd.Series(values[dtype], dtype=dtype)
+        predictions = labels.fillna(labels.iloc[0]).tolist()
+        with pytest.raises(MissingValueError, match=r"^labels\[1\] is <NA>"):
+            m.accuracy(predictions, labels)
+        with pytest.raises(MissingValueError, match=r"^labels\[1\] is <NA>"):
+            m.f1_score(predictions, labels, average="macro", sample_weight=[1.0, 2.0])
+
+    def test_na_prediction_raises_missing_value_error(self) -> None:
+        """NA among the predictions of ConfusionCounts.update names its position."""
+        pd = pytest.importorskip("pandas")
+        with pytest.raises(MissingValueError, match=r"^predictions\[0\] is <NA>"):
+            m.ConfusionCounts().update([pd.NA, 1], [0, 1])
+
+
+def test_warnings_point_at_a_sibling_package_that_calls() -> None:
+    """A caller in ml_infra_utils_plugins/ is outside the package for stacklevel."""
+    package_dir = os.path.dirname(os.path.abspath(m.__file__))
+    sibling = package_dir + "_plugins" + os.sep + "scoring.py"
+    code = compile("m.precision([0, 0], [1, 1], zero_division='warn')", sibling, "exec")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(code, {"m": m})  # noqa: S102 - a frame with that file name
+    assert [w.filename for w in caught] == [sibling]

@@ -12,10 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import ml_infra_utils as m
+from ml_infra_utils import InfiniteValueError
 from ml_infra_utils.metrics._counting import (
     _as_byte_labels,
     count_pairs,
     exact_sum,
+    exact_total,
     merge_counts,
 )
 
@@ -135,10 +138,37 @@ class TestExactSums:
         """exact_sum(a + b) == exact_sum(exact_sum(a) + exact_sum(b))."""
         assert exact_sum(a + b) == exact_sum([*exact_sum(a), *exact_sum(b)])
 
-    def test_overflow_is_a_value_error(self) -> None:
-        """Weights whose sum leaves the float range raise ValueError."""
-        with pytest.raises(ValueError, match="overflows the float range"):
+    def test_overflow_is_an_infinite_value_error(self) -> None:
+        """Weights whose sum leaves the float range raise InfiniteValueError."""
+        with pytest.raises(InfiniteValueError, match="overflows the float range"):
             exact_sum([1e308, 1e308])
+        with pytest.raises(InfiniteValueError, match="overflows the float range"):
+            exact_total([1e308, 1e308])
+        assert exact_total([2, 3]) == 5
+
+
+class TestTotalsBeyondTheFloatRange:
+    """Weight totals that overflow: InfiniteValueError, never a raw OverflowError."""
+
+    def test_weights_whose_total_overflows_are_refused_at_counting(self) -> None:
+        """Each pair's sum fits, the total does not: refused by the update itself."""
+        with pytest.raises(InfiniteValueError, match="rescale sample_weight"):
+            m.ConfusionCounts([0, 1], [0, 0], sample_weight=[1e308, 1e308])
+
+    def test_merged_counts_whose_total_overflows_raise_when_scored(self) -> None:
+        """Two valid states whose merged total overflows: a clear error on use."""
+        a = m.ConfusionCounts([0], [0], sample_weight=[1e308])
+        b = m.ConfusionCounts([1], [0], sample_weight=[1e308])
+        merged = a + b
+        for score in (
+            lambda: merged.total,
+            merged.accuracy,
+            lambda: merged.f1_score(average="macro"),
+            lambda: merged.confusion_matrix(normalize="all"),
+            merged.classification_report,
+        ):
+            with pytest.raises(InfiniteValueError, match="overflows the float range"):
+                score()
 
     def test_merge_mixes_int_and_float_counts_exactly(self) -> None:
         """An int count merged with a float sum keeps the exact expansion."""
@@ -161,3 +191,9 @@ def test_weights_from_numpy_and_ints() -> None:
     assert type(counts[1, 1]) is int
     counts, _ = count_pairs([1, 1], [1, 1], np.array([0.5, 0.25]))
     assert counts == {(1, 1): 0.75}
+
+
+def test_a_large_but_finite_int_weight_next_to_a_huge_one() -> None:
+    """int(1.5e308) is a finite weight; only the int beyond floats is named."""
+    with pytest.raises(InfiniteValueError, match=r"^sample_weight\[2\] is"):
+        count_pairs([0, 1, 1], [0, 0, 1], [1.0, int(1.5e308), 10**400])

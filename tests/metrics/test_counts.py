@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ml_infra_utils as m
-from ml_infra_utils import ConfusionCounts, InputTypeError
+from ml_infra_utils import ConfusionCounts, InputTypeError, InvalidParameterError
 
 SCORE_CALLS = [
     ("accuracy", {}),
@@ -206,9 +206,9 @@ class TestSerialisation:
     @pytest.mark.parametrize(
         "bad",
         [
-            None,
             {},
             {"format": "ml_infra_utils.ConfusionCounts", "version": 2, "counts": []},
+            {"format": "ml_infra_utils.ConfusionCounts", "version": True, "counts": []},
             {"format": "ml_infra_utils.ConfusionCounts", "version": 1},
             {"format": "ml_infra_utils.ConfusionCounts", "version": 1, "counts": [[1]]},
             {
@@ -224,9 +224,64 @@ class TestSerialisation:
         ],
     )
     def test_from_dict_rejects_anything_else(self, bad: Any) -> None:
-        """Malformed input is a ValueError, never a half-built object."""
-        with pytest.raises(ValueError, match="from_dict"):
+        """Malformed input is an InvalidParameterError, never a half-built object."""
+        with pytest.raises(InvalidParameterError, match="from_dict"):
             ConfusionCounts.from_dict(bad)
+
+    @pytest.mark.parametrize("bad", [None, [1, 2], "counts"])
+    def test_from_dict_needs_a_mapping(self, bad: Any) -> None:
+        """Not a dict: InputTypeError (a TypeError), as the scalers' from_dict."""
+        with pytest.raises(InputTypeError, match="needs a dict from to_dict"):
+            ConfusionCounts.from_dict(bad)
+
+    @pytest.mark.parametrize(
+        ("weighted", "counts", "match"),
+        [
+            (False, [[0, 0, -5]], r"count of counts\[0\] must be an int >= 0"),
+            (False, [[0, 0, math.nan]], r"count of counts\[0\] must be an int >= 0"),
+            (False, [[0, 0, 1.5]], r"count of counts\[0\] must be an int >= 0"),
+            (False, [[0, 0, True]], r"count of counts\[0\] must be an int >= 0"),
+            (False, [[0, 0, [1.0, 1e-17]]], r"count of counts\[0\] must be an int"),
+            (True, [[0, 0, math.nan]], r"count of counts\[0\] must be a finite"),
+            (True, [[0, 0, math.inf]], r"count of counts\[0\] must be a finite"),
+            (True, [[0, 1, 2], [0, 0, []]], r"count of counts\[1\] must be a finite"),
+            (True, [[0, 0, [1.0, "x"]]], r"count of counts\[0\] must be a finite"),
+            (True, [[0, 0, [1, 2]]], r"count of counts\[0\] must be a finite"),
+            (False, [[0, 0, 1], [0, 0, 5]], r"counts\[1\] repeats the pair"),
+            (False, [[[1], [2], 1], [[1], [2], 1]], r"counts\[1\] repeats the pair"),
+            (False, [[{"a": 1}, 0, 1]], r"counts\[0\] has a label .* \(unhashable\)"),
+            (False, [[0, 0]], r"counts\[0\] must be \[label, prediction, count\]"),
+            (False, {"0": 1}, r"'counts' must be a list"),
+            ("yes", [[0, 0, 1]], r"'weighted' must be true or false"),
+        ],
+    )
+    def test_from_dict_rejects_states_to_dict_cannot_produce(
+        self, weighted: Any, counts: Any, match: str
+    ) -> None:
+        """Negative, NaN, inf, non-number or repeated counts: a clear error."""
+        data = {
+            "format": "ml_infra_utils.ConfusionCounts",
+            "version": 1,
+            "weighted": weighted,
+            "counts": counts,
+        }
+        with pytest.raises(InvalidParameterError, match=match):
+            ConfusionCounts.from_dict(data)
+
+    def test_from_dict_rejects_unknown_keys(self) -> None:
+        """A key to_dict() never writes is refused rather than ignored."""
+        data = {**ConfusionCounts([0], [0]).to_dict(), "extra": 1}
+        with pytest.raises(InvalidParameterError, match="needs the keys"):
+            ConfusionCounts.from_dict(data)
+
+    @pytest.mark.parametrize("weights", [[-1, 2], [0, 2], [0.1, -0.25]])
+    def test_weighted_states_with_negative_or_zero_counts_round_trip(
+        self, weights: list[float]
+    ) -> None:
+        """Negative sample weights (allowed, as in scikit-learn) survive JSON."""
+        counts = ConfusionCounts([0, 1], [0, 0], sample_weight=weights)
+        text = json.dumps(counts.to_dict())
+        assert ConfusionCounts.from_dict(json.loads(text)) == counts
 
 
 def _split(n_chunks: int) -> tuple[list[Any], list[Any], list[tuple[Any, Any]]]:

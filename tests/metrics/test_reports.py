@@ -13,7 +13,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import ml_infra_utils as m
-from ml_infra_utils import InvalidParameterError, UndefinedMetricWarning
+from ml_infra_utils import (
+    InputTypeError,
+    InvalidParameterError,
+    UndefinedMetricWarning,
+)
 from ml_infra_utils.metrics import classification
 
 ZERO_DIVISIONS = [0.0, 1.0, math.nan]
@@ -76,12 +80,16 @@ class TestConfusionMatrix:
         assert m.confusion_matrix([], []) == []
         assert m.confusion_matrix([], [], classes=["a"]) == [[0]]
 
-    @pytest.mark.parametrize("normalize", ["rows", True, 1])
-    def test_invalid_normalize_lists_the_valid_values(self, normalize: Any) -> None:
+    @pytest.mark.parametrize(
+        ("normalize", "error"),
+        [("rows", InvalidParameterError), (True, InputTypeError), (1, InputTypeError)],
+    )
+    def test_invalid_normalize_lists_the_valid_values(
+        self, normalize: Any, error: type[Exception]
+    ) -> None:
         """normalize must be None, "true", "pred" or "all"."""
         with pytest.raises(
-            InvalidParameterError,
-            match=r"normalize must be one of \['true', 'pred', 'all', None\]",
+            error, match=r"normalize must be one of \['true', 'pred', 'all', None\]"
         ):
             m.confusion_matrix([0], [0], normalize=normalize)
 
@@ -149,6 +157,47 @@ class TestClassificationReport:
             else:
                 assert h.close(value, expected)
 
+    @given(st.data())
+    def test_weighted_support_total_is_exact(self, h: Any, data: st.DataObject) -> None:
+        """The averages' support is the exact weight of the reported classes.
+
+        That is ConfusionCounts.total for all classes; not the float sum of the
+        rounded per-class supports (scikit-learn's, off in the last bits).
+        """
+        case = data.draw(h.cases(weights="float"))
+        classes = data.draw(
+            st.none()
+            | st.permutations(case.pool).map(lambda p: p[: max(1, len(p) - 1)])
+        )
+        report = m.classification_report(
+            case.predictions,
+            case.labels,
+            classes=classes,
+            output_dict=True,
+            sample_weight=case.weights,
+        )
+        wanted = set(case.observed if classes is None else classes)
+        exact = math.fsum(
+            w for w, y in zip(case.weights, case.labels, strict=True) if y in wanted
+        )
+        for row in ("macro avg", "weighted avg", "micro avg"):
+            if row in report:
+                assert report[row]["support"] == exact
+        if classes is None:
+            counts = m.ConfusionCounts(
+                case.predictions, case.labels, sample_weight=case.weights
+            )
+            assert report["macro avg"]["support"] == counts.total
+
+    def test_weighted_support_total_example(self) -> None:
+        """The review's case: 0.1 + 0.2 is 0.30000000000000004, not a rounded sum."""
+        predictions, labels = [0, 1, 1], [0, 1, 0]
+        weights = [0.1, 0.2, 0.3]
+        report = m.classification_report(
+            predictions, labels, output_dict=True, sample_weight=weights
+        )
+        assert report["macro avg"]["support"] == math.fsum(weights) == 0.6
+
     def test_target_names_and_long_names_widen_the_first_column(self) -> None:
         """target_names replace the class names; the column fits the longest."""
         options = {"target_names": ["mouse-long-name", "b"]}
@@ -162,13 +211,39 @@ class TestClassificationReport:
         with pytest.raises(InvalidParameterError, match="name each of the 2 classes"):
             m.classification_report([0, 1], [0, 1], target_names=["a"])
 
-    @pytest.mark.parametrize("digits", [-1, 1.5, True, "2"])
-    def test_invalid_digits(self, digits: Any) -> None:
-        """digits must be a non-negative int."""
-        with pytest.raises(
-            InvalidParameterError, match="digits must be a non-negative"
-        ):
+    @pytest.mark.parametrize(
+        ("digits", "error"),
+        [
+            (-1, InvalidParameterError),
+            (1.5, InputTypeError),
+            (True, InputTypeError),
+            ("2", InputTypeError),
+        ],
+    )
+    def test_invalid_digits(self, digits: Any, error: type[Exception]) -> None:
+        """digits must be a non-negative int: wrong type or wrong value."""
+        with pytest.raises(error, match="digits must be a non-negative"):
             m.classification_report([0], [0], digits=digits)
+
+    @pytest.mark.parametrize("flag", ["no", 1, None])
+    def test_output_dict_must_be_a_bool(self, flag: Any) -> None:
+        """output_dict="no" is refused rather than read as true."""
+        with pytest.raises(InputTypeError, match="output_dict must be True or False"):
+            m.classification_report([0], [0], output_dict=flag)
+        with pytest.raises(InputTypeError, match="output_dict must be True or False"):
+            m.ConfusionCounts([0], [0]).classification_report(output_dict=flag)
+
+    def test_the_module_exports_only_public_names(self) -> None:
+        """metrics.reports.__all__ holds the two documented functions only."""
+        from ml_infra_utils.metrics import reports
+
+        assert reports.__all__ == ["classification_report", "confusion_matrix"]
+
+    def test_numpy_int_digits_are_accepted(self) -> None:
+        """digits=np.int64(3) works as 3."""
+        assert m.classification_report([0], [0], digits=np.int64(3)) == (
+            m.classification_report([0], [0], digits=3)
+        )
 
     def test_warn_gives_undefined_metric_warnings(self) -> None:
         """zero_division="warn" warns for the undefined precision of class 2."""

@@ -6,6 +6,7 @@ import array
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -326,11 +327,25 @@ class TestStandardize:
         with pytest.raises(EmptyInputError, match="Cannot standardize empty data"):
             standardize([])
 
-    @pytest.mark.parametrize("ddof", [-1, 1.0, True, "1"])
-    def test_bad_ddof(self, ddof: object) -> None:
-        """ddof must be a non-negative int."""
-        with pytest.raises(InvalidParameterError, match="ddof"):
+    @pytest.mark.parametrize(
+        ("ddof", "error"),
+        [
+            (-1, InvalidParameterError),
+            (1.0, InputTypeError),
+            (True, InputTypeError),
+            ("1", InputTypeError),
+        ],
+    )
+    def test_bad_ddof(self, ddof: object, error: type[Exception]) -> None:
+        """ddof must be a non-negative int: wrong type or wrong value."""
+        with pytest.raises(error, match="ddof must be an int >= 0"):
             standardize([1, 2, 3], ddof=ddof)  # type: ignore[arg-type]
+
+    def test_numpy_int_ddof_is_accepted(self) -> None:
+        """ddof=np.int64(1) is an integer like 1 (numbers.Integral)."""
+        assert standardize([1, 2, 3], ddof=np.int64(1)) == standardize(  # type: ignore[arg-type]
+            [1, 2, 3], ddof=1
+        )
 
     def test_ddof_needs_enough_values(self) -> None:
         """ddof >= n leaves no degrees of freedom: ValueError."""
@@ -549,3 +564,38 @@ def test_numpy_scalars_give_plain_floats(func: object) -> None:
 def test_scalers_are_reachable_from_the_documented_module() -> None:
     """ml_infra_utils.preprocessing.normalization also exports the scalers."""
     assert {"MinMaxScaler", "StandardScaler"} <= set(normalization.__all__)
+
+
+@pytest.mark.parametrize("function", [normalize, standardize, clip_outliers])
+def test_pandas_na_is_a_missing_value(function: Any) -> None:
+    """A nullable Series with NA: MissingValueError (a ValueError), not a TypeError."""
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(MissingValueError, match=r"^data\[1\] is <NA>"):
+        function(pd.Series([1, None, 3], dtype="Int64"))
+
+
+class TestValuesBeyondTheFloatRange:
+    """Huge ints and Fractions: the package's error, naming argument and position."""
+
+    @pytest.mark.parametrize("function", [normalize, standardize, clip_outliers])
+    def test_an_int_too_long_for_str_is_an_infinite_value_error(
+        self, function: Any
+    ) -> None:
+        """10**5000 (str() refuses it): InfiniteValueError, not a raw ValueError."""
+        with pytest.raises(
+            InfiniteValueError,
+            match=r"^data\[1\] is an int too large for a float \(5001 digits\)$",
+        ):
+            function([1, 10**5000, 2])
+        with pytest.raises(InfiniteValueError, match=r"^data\[0\] is an int too"):
+            function([-(10**5000), 1.5])
+
+    @pytest.mark.parametrize("function", [normalize, standardize, clip_outliers])
+    def test_a_fraction_beyond_floats_is_an_infinite_value_error(
+        self, function: Any
+    ) -> None:
+        """Fraction(10**400) gives InfiniteValueError naming it, not OverflowError."""
+        with pytest.raises(
+            InfiniteValueError, match=r"^data\[1\] is a Fraction too large for a float"
+        ):
+            function([1, Fraction(10**400), 2])

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from sklearn import preprocessing as skp
 
 from ml_infra_utils import (
+    ConfusionCounts,
     EmptyInputError,
     InfiniteValueError,
     InputTypeError,
@@ -152,6 +154,12 @@ class TestMinMaxScaler:
         assert scaler.transform([[5.0, 1.5], [6.0, 1.5]]) == [[2.0, 2.5], [3.0, 2.5]]
         assert scaler.inverse_transform([[2.0, 2.5]]) == [[5.0, 1.5]]
 
+    def test_inverse_of_a_constant_int_feature_gives_floats(self) -> None:
+        """inverse_transform returns floats, as scikit-learn, also for int data."""
+        back = MinMaxScaler().fit([5, 5]).inverse_transform([0, 1])
+        assert back == [5.0, 6.0]
+        assert all(type(v) is float for v in back)
+
     def test_clip_keeps_unseen_data_in_range(self) -> None:
         """clip=True clamps values beyond the training range."""
         scaler = MinMaxScaler(clip=True).fit([1, 2, 3, 4])
@@ -271,11 +279,55 @@ class TestStandardScaler:
         assert scaler.scale_ == [1.0, 1.0]
         assert scaler.transform([[5.0, -2.0]]) == [[1.0, 0.0]]
 
-    def test_ddof_larger_than_the_sample(self) -> None:
-        """ddof >= n_samples leaves no degrees of freedom: ValueError on use."""
-        scaler = StandardScaler(ddof=2).fit([1.0, 3.0])
+    @pytest.mark.parametrize("data", [[1.0, 3.0], [[1.0, 2.0], [3.0, 5.0]], [5.0, 5.0]])
+    def test_fit_with_ddof_at_least_the_sample_size_raises(
+        self, data: list[object]
+    ) -> None:
+        """fit/fit_transform with n <= ddof raise at once, as standardize does.
+
+        The scaler is left as it was (here: unfitted).
+        """
+        scaler = StandardScaler(ddof=2)
+        with pytest.raises(
+            InvalidParameterError, match=r"ddof=2\) needs more than 2 samples to fit"
+        ):
+            scaler.fit(data)
+        with pytest.raises(InvalidParameterError, match="needs more than 2 samples"):
+            scaler.fit_transform(data)
+        assert not hasattr(scaler, "n_samples_seen_")
+        fitted = StandardScaler(ddof=2).fit([1.0, 2.0, 4.0])
+        with pytest.raises(InvalidParameterError):
+            fitted.fit([1.0, 3.0])
+        assert fitted.n_samples_seen_ == 3
+
+    def test_partial_fit_with_too_few_samples_raises_on_use(self) -> None:
+        """partial_fit stays lazy (more chunks may come): the error comes on use."""
+        scaler = StandardScaler(ddof=2).partial_fit([1.0, 3.0])
         with pytest.raises(InvalidParameterError, match="ddof=2 needs more than 2"):
             scaler.transform([2.0])
+        scaler.partial_fit([5.0])
+        assert scaler.transform([3.0]) == [0.0]
+
+    def test_transform_computes_the_scales_once(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The per-feature scales are computed once per transform (O(features))."""
+        width = 50
+        scaler = StandardScaler().fit(
+            [[float(i + j) for j in range(width)] for i in range(3)]
+        )
+        calls = 0
+        original = StandardScaler._scales
+
+        def counting(self: StandardScaler) -> list[float]:
+            nonlocal calls
+            calls += 1
+            return original(self)
+
+        monkeypatch.setattr(StandardScaler, "_scales", counting)
+        scaler.transform([[1.0] * width])
+        scaler.inverse_transform([[1.0] * width])
+        assert calls == 2
 
     def test_offset_data_transforms_exactly(self) -> None:
         """Data far from 0 relative to its spread keeps full precision."""
@@ -330,7 +382,8 @@ class TestStandardScaler:
         ("kwargs", "error"),
         [
             ({"ddof": -1}, InvalidParameterError),
-            ({"ddof": 0.5}, InvalidParameterError),
+            ({"ddof": 0.5}, InputTypeError),
+            ({"ddof": "1"}, InputTypeError),
             ({"with_mean": "yes"}, InputTypeError),
         ],
     )
@@ -425,6 +478,16 @@ class TestCommonBehaviour:
             ([1.0, -math.inf], InfiniteValueError, r"data\[1\] is -inf"),
             ([[1, 2], [10**400, 4]], InfiniteValueError, r"data\[1\]\[0\] is an int"),
             ([[1.0, 2], [10**400, 4]], InfiniteValueError, r"data\[1\]\[0\] is an int"),
+            (
+                [[1.0, 2], [10**5000, 4]],
+                InfiniteValueError,
+                r"data\[1\]\[0\] is an int too large for a float \(5001 digits\)",
+            ),
+            (
+                [[1, 2], [3, Fraction(10**400)]],
+                InfiniteValueError,
+                r"data\[1\]\[1\] is a Fraction too large for a float",
+            ),
             ([[1, 2], 3], InputTypeError, r"data\[1\] must be a row of values"),
             ([[]], ShapeError, r"data\[0\] is an empty row"),
         ],
@@ -445,6 +508,15 @@ class TestCommonBehaviour:
         if isinstance(data[0], list) and data[0]:
             with pytest.raises(error, match=pattern):
                 fitted.transform(data)
+
+    def test_pandas_na_is_a_missing_value(self, cls: type[MinMaxScaler]) -> None:
+        """NA in a nullable column: MissingValueError naming row and column."""
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame(
+            {"a": [1.0, 2.0], "b": pd.Series([1, None], dtype="Int64")}
+        )
+        with pytest.raises(MissingValueError, match=r"^data\[1\]\[1\] is <NA>"):
+            cls().fit(frame)
 
     def test_numpy_and_pandas_input(self, cls: type[MinMaxScaler]) -> None:
         """2-D numpy arrays, lists of numpy rows and DataFrames are accepted."""
@@ -495,8 +567,10 @@ class TestCommonBehaviour:
     @pytest.mark.parametrize(
         "mutate",
         [
-            lambda d: d.update(type="Other"),
+            lambda d: d.update(format="ml_infra_utils.Other"),
             lambda d: d.update(version=2),
+            lambda d: d.update(version=True),
+            lambda d: d.update(type=d.pop("format")),
             lambda d: d.pop("state"),
             lambda d: d.update(params=[1]),
             lambda d: d["params"].update(bogus=1),
@@ -540,6 +614,32 @@ def test_from_dict_checks_state_consistency() -> None:
     saved["state"]["dev_norm"] = [-1.0]
     with pytest.raises(InvalidParameterError, match="dev_norm must not be negative"):
         StandardScaler.from_dict(saved)
+
+
+@pytest.mark.parametrize("cls", [MinMaxScaler, StandardScaler])
+def test_saved_scalers_share_the_envelope_of_confusion_counts(
+    cls: type[MinMaxScaler],
+) -> None:
+    """Every saved object starts with "format" (ml_infra_utils.<class>), "version"."""
+    saved = cls().fit([1.0, 2.0]).to_dict()
+    counts = ConfusionCounts([0], [0]).to_dict()
+    assert list(saved)[:2] == list(counts)[:2] == ["format", "version"]
+    assert saved["format"] == f"ml_infra_utils.{cls.__name__}"
+    assert counts["format"] == "ml_infra_utils.ConfusionCounts"
+
+
+@pytest.mark.parametrize("cls", [MinMaxScaler, StandardScaler])
+def test_the_first_save_format_still_loads(cls: type[MinMaxScaler]) -> None:
+    """A scaler saved as {"type": "<class>", ...} (earlier builds) still loads."""
+    saved = cls().fit([1.0, 2.0, 4.0]).to_dict()
+    del saved["format"]
+    old = {"type": cls.__name__, **saved}
+    assert (
+        cls.from_dict(old).to_dict()
+        == cls.from_dict(
+            {"format": f"ml_infra_utils.{cls.__name__}", **saved}
+        ).to_dict()
+    )
 
 
 def test_from_dict_rejects_the_other_scaler() -> None:

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ml_infra_utils import (
+    InfiniteValueError,
     InputTypeError,
     InvalidParameterError,
     MissingValueError,
@@ -320,3 +321,52 @@ class TestCheckDataTypes:
         """numpy arrays convert to Python scalars; generators are read once."""
         assert check_data_types(np.array([1.0, 2.0]), expected=float) == []
         assert check_data_types((x for x in [1, "a"]), expected=int) == [1]
+
+
+class TestPandasNA:
+    """pandas.NA is a missing value for the checks as for every other function."""
+
+    def test_check_missing_values_finds_na(self) -> None:
+        """NA and NaT are reported, in lists and in nullable Series."""
+        pd = pytest.importorskip("pandas")
+        assert check_missing_values([1, pd.NA, pd.NaT, 2]) == [1, 2]
+        assert check_missing_values(pd.Series([1, None, 3], dtype="Int64")) == [1]
+
+    def test_validate_range_refuses_na(self) -> None:
+        """validate_range: NA raises MissingValueError naming the position."""
+        pd = pytest.importorskip("pandas")
+        with pytest.raises(MissingValueError, match=r"^data\[1\] is <NA>"):
+            validate_range(pd.Series([1, None], dtype="Int64"), min_value=0)
+
+
+class TestHugeValuesInMessages:
+    """Messages of validate_range never fail to build, whatever the values."""
+
+    def test_an_int_too_long_for_repr_is_reported_by_its_size(self) -> None:
+        """An out-of-range 10**5000 gives OutOfRangeError, not a raw ValueError."""
+        with pytest.raises(
+            OutOfRangeError, match=r"data\[0\] = <int with 5001 digits>"
+        ) as caught:
+            validate_range([10**5000, 1], max_value=1)
+        assert caught.value.positions == [0]
+
+    def test_huge_bounds_are_shown_bounded(self) -> None:
+        """Bounds too long for repr() appear by their size in the message."""
+        with pytest.raises(InvalidParameterError, match=r"<int with 5001 digits> >"):
+            validate_range([1], min_value=10**5000, max_value=1)
+        with pytest.raises(OutOfRangeError, match=r"outside \[<int with 5001"):
+            validate_range([1], min_value=10**5000)
+
+    def test_a_fraction_beyond_floats_is_an_infinite_value_error(self) -> None:
+        """Fraction(10**400) names its position instead of a raw OverflowError."""
+        with pytest.raises(InfiniteValueError, match=r"^data\[0\] is a Fraction"):
+            validate_range([Fraction(10**400)], max_value=1)
+
+
+@pytest.mark.parametrize(
+    "expected",
+    [numbers.Number, numbers.Complex, numbers.Real, numbers.Rational, numbers.Integral],
+)
+def test_bool_is_not_a_number_for_any_numeric_abc(expected: type) -> None:
+    """True passes none of the numeric ABCs (Rational as Integral and Real)."""
+    assert check_data_types([1, True], expected=expected) == [1]

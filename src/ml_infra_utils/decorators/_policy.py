@@ -30,6 +30,7 @@ __all__ = [
     "Policy",
     "RetryAttempt",
     "Run",
+    "chain_context",
     "require_callable",
 ]
 
@@ -120,17 +121,21 @@ class Policy:
         condition: object,
         emit: Emitter | None,
     ) -> None:
+        shown = short_repr(max_attempts)
         if not isinstance(max_attempts, int) or isinstance(max_attempts, bool):
-            msg = f"{what}: max_attempts must be an int >= 1 (got {max_attempts!r})"
+            msg = f"{what}: max_attempts must be an int >= 1 (got {shown})"
+            if callable(max_attempts):  # @retry used bare: the function arrived
+                msg += f"; use @{what}() with parentheses"
             raise InputTypeError(msg)
         if max_attempts < 1:
-            msg = f"{what}: max_attempts must be an int >= 1 (got {max_attempts!r})"
+            msg = f"{what}: max_attempts must be an int >= 1 (got {shown})"
             raise InvalidParameterError(msg)
         self.max_attempts = max_attempts
         self.delay: float = seconds(delay, "delay", what)  # type: ignore[assignment]  # not optional
         factor = real(backoff, "backoff", what)
         if not 1.0 <= factor < math.inf:
-            msg = f"{what}: backoff must be a finite number >= 1 (got {backoff!r})"
+            shown = short_repr(backoff)
+            msg = f"{what}: backoff must be a finite number >= 1 (got {shown})"
             raise InvalidParameterError(msg)
         self.backoff = factor
         self.exceptions = exception_types(
@@ -139,9 +144,11 @@ class Policy:
         self.max_delay = seconds(max_delay, "max_delay", what, optional=True)
         self.ceiling = _CEILING if self.max_delay is None else self.max_delay
         self.first_delay = min(self.delay, self.ceiling)
-        if jitter not in _JITTERS:  # also rejects unhashable values
+        if not (jitter is None or isinstance(jitter, str)) or jitter not in _JITTERS:
             valid = ", ".join(repr(j) for j in _JITTERS)
-            msg = f"{what}: jitter must be one of {valid} (got {jitter!r})"
+            msg = f"{what}: jitter must be one of {valid} (got {short_repr(jitter)})"
+            if not isinstance(jitter, str):
+                raise InputTypeError(msg)
             raise InvalidParameterError(msg)
         self.jitter = None if jitter == "none" else jitter
         self.deadline = seconds(deadline, "deadline", what, optional=True)
@@ -170,12 +177,20 @@ class Run:
     exception (or, when a result failed the condition, built :attr:`error`).
     Everything here runs only after a failure; reprs are built only for a
     report line or the give-up note.
+
+    A user hook that raises (``retry_if``, ``wait``, ``on_retry``, the
+    ``report`` destination) ends the call with the hook's exception, as any
+    callback's exception would: the attempt's own exception is kept as its
+    ``__context__`` (the traceback reads "During handling of the above
+    exception, another exception occurred"), and a note names the hook and
+    the attempt, so the original failure is never lost.
     """
 
     __slots__ = (
         "attempt",
         "error",
         "history",
+        "hook",
         "max_attempts",
         "next_base",
         "offset",
@@ -194,6 +209,7 @@ class Run:
         # _HISTORY_HEAD entries, then the latest _HISTORY_TAIL.
         self.history: list[tuple[int, str, object, float | None]] = []
         self.error: RetryError | None = None
+        self.hook = ""  # the user hook being called, for the note if it raises
         # Plain reads: the flags change only between tests, never mid-call.
         self.testing = testing = TESTING.enabled
         cap = TESTING.attempts if testing else None
@@ -202,6 +218,32 @@ class Run:
         )
 
     def failed(
+        self, exc: BaseException | None, result: object, now: float
+    ) -> float | None:
+        try:
+            return self._failed(exc, result, now)
+        except BaseException as error:
+            if not self.hook:  # pragma: no cover - only hooks raise in here
+                raise
+            self._hook_failed(error, exc, result)
+            raise
+
+    def _hook_failed(
+        self, error: BaseException, exc: BaseException | None, result: object
+    ) -> None:
+        """Keep the attempt's exception on a hook's *error*, and say so in a note."""
+        if exc is not None and error is not exc:
+            chain_context(error, exc)
+            what = f"handling {short_repr(exc)}, chained as __context__"
+        else:
+            what = f"judging the result {short_repr(result)}"
+        error.add_note(
+            f"retry: the {self.hook} hook of {self.policy.name} raised on attempt "
+            f"{self.attempt} while {what}"
+        )
+        self.forget()
+
+    def _failed(
         self, exc: BaseException | None, result: object, now: float
     ) -> float | None:
         policy = self.policy
@@ -238,6 +280,7 @@ class Run:
 
         self._remember((attempt, verb, outcome, delay))
         if policy.emit is not None:
+            self.hook = "report"
             policy.emit(
                 "retry: %s attempt %d/%d %s; next in %.2fs",
                 policy.name,
@@ -247,11 +290,13 @@ class Run:
                 delay,
             )
         if policy.on_retry is not None:
+            self.hook = "on_retry"
             policy.on_retry(
                 RetryAttempt(
                     policy.name, attempt, self.max_attempts, delay, exc, result, elapsed
                 )
             )
+        self.hook = ""
         self.attempt = attempt + 1
         if self.testing:
             self.offset += delay
@@ -261,12 +306,16 @@ class Run:
     def _retryable(self, exc: BaseException) -> bool:
         """Whether *exc* may be retried; if not, note why on it (after retries)."""
         policy = self.policy
-        if (
-            isinstance(exc, policy.exceptions)
-            and (isinstance(exc, Exception) or not is_control_flow(exc))
-            and (policy.retry_if is None or policy.retry_if(exc))
+        if isinstance(exc, policy.exceptions) and (
+            isinstance(exc, Exception) or not is_control_flow(exc)
         ):
-            return True
+            if policy.retry_if is None:
+                return True
+            self.hook = "retry_if"
+            retry = policy.retry_if(exc)
+            self.hook = ""
+            if retry:
+                return True
         if self.attempt > 1:
             self.history.append((self.attempt, "raised", exc, None))
             self._note(
@@ -288,6 +337,7 @@ class Run:
         policy = self.policy
         overridden = False
         if policy.wait is not None:
+            self.hook = "wait"
             asked = policy.wait(
                 RetryAttempt(
                     policy.name, attempt, self.max_attempts, delay, exc, result, elapsed
@@ -296,6 +346,7 @@ class Run:
             if asked is not None:
                 delay = self._check_wait(asked)
                 overridden = True
+            self.hook = ""
         if policy.deadline is None:
             return delay
         remaining = policy.deadline - elapsed
@@ -318,17 +369,21 @@ class Run:
         return min(delay, remaining)  # trim the last sleep, never overshoot
 
     def _check_wait(self, asked: object) -> float:
-        if (
-            isinstance(asked, bool)
-            or not isinstance(asked, int | float)
-            or not 0 <= asked < math.inf
-        ):
-            msg = (
-                f"retry of {self.policy.name}: wait must return None or a finite "
-                f"number of seconds >= 0 (got {asked!r})"
-            )
+        """A delay returned by ``wait``: a number >= 0, capped at :data:`_CEILING`.
+
+        The cap (about 31 years) is the one computed delays stop growing at;
+        ``time.sleep`` and the event loop would refuse larger numbers with
+        ``OverflowError``. ``max_delay`` does not apply: the hook overrides it.
+        """
+        msg = (
+            f"retry of {self.policy.name}: wait must return None or a finite "
+            f"number of seconds >= 0 (got {short_repr(asked)})"
+        )
+        if isinstance(asked, bool) or not isinstance(asked, int | float):
+            raise InputTypeError(msg)
+        if not 0 <= asked < math.inf:
             raise InvalidParameterError(msg)
-        return float(asked)
+        return float(min(asked, _CEILING))  # min first: an int may exceed floats
 
     def _remember(self, entry: tuple[int, str, object, float | None]) -> None:
         history = self.history
@@ -365,6 +420,22 @@ class Run:
         )
         self._note(error, f"{self.policy.name} gave up {how}")
         self.error = error
+
+
+def chain_context(error: BaseException, original: BaseException) -> None:
+    """Make *original* the end of *error*'s ``__context__`` chain.
+
+    As if *error* had been raised inside ``except original``: a traceback shows
+    *original* first, then "During handling of the above exception, another
+    exception occurred". Does nothing when *original* is already in the chain.
+    """
+    last, seen = error, {id(error)}
+    while last.__context__ is not None:
+        if last.__context__ is original or id(last.__context__) in seen:
+            return
+        last = last.__context__
+        seen.add(id(last))
+    last.__context__ = original
 
 
 def _outcome(exc: BaseException | None, result: object) -> str:

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-import reprlib
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
 from ml_infra_utils._errors import InputTypeError
+
+# Reports and give-up notes show values as repr() does, but bounded (a function
+# may return a million-element list, or an int too long for repr).
+from ml_infra_utils._repr import short_repr
 
 __all__ = [
     "Emitter",
@@ -45,27 +48,6 @@ class Emitter(Protocol):
     def __call__(self, fmt: str, /, *args: object) -> None: ...
 
 
-# Reports and give-up notes show values the way repr() does, but bounded: a
-# function may return a million-element list or raise with a huge message.
-_REPR = reprlib.Repr()
-_REPR.maxstring = 120
-_REPR.maxother = 200
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
-
-
-def short_repr(value: object) -> str:
-    """``repr(value)``, shortened to at most a couple of hundred characters.
-
-    Examples:
-        >>> short_repr(ValueError("x"))
-        "ValueError('x')"
-        >>> short_repr(list(range(100)))
-        '[0, 1, 2, 3, 4, 5, 6, 7, ...]'
-    """
-    # reprlib also survives a __repr__ that raises: "<Cls instance at 0x...>".
-    return _REPR.repr(value)
-
-
 def make_emitter(report: object, level: object, *, what: str) -> Emitter | None:
     """Validate ``report=`` and ``level=`` and return the emitter (``None``: silent).
 
@@ -84,7 +66,7 @@ def make_emitter(report: object, level: object, *, what: str) -> Emitter | None:
         if not isinstance(level, int) or isinstance(level, bool):
             msg = (
                 f"{what}: level must be a logging level int such as logging.INFO "
-                f"(got {level!r})"
+                f"(got {short_repr(level)})"
             )
             raise InputTypeError(msg)
         return _logger_emitter(report, level)
@@ -92,7 +74,7 @@ def make_emitter(report: object, level: object, *, what: str) -> Emitter | None:
         return _callable_emitter(report)
     msg = (
         f"{what}: report must be a callable taking a str (e.g. print), a "
-        f"logging.Logger, or None (got {type(report).__name__}: {report!r})"
+        f"logging.Logger, or None (got {type(report).__name__}: {short_repr(report)})"
     )
     raise InputTypeError(msg)
 
@@ -147,7 +129,8 @@ def check_callable(func: object, *, what: str) -> None:
         ml_infra_utils.InputTypeError: retry cannot wrap the generator function ...
     """
     if not callable(func):
-        msg = f"{what} decorates a callable (got {type(func).__name__}: {func!r})"
+        kind = type(func).__name__
+        msg = f"{what} decorates a callable (got {kind}: {short_repr(func)})"
         raise InputTypeError(msg)
     if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
         name = getattr(func, "__qualname__", repr(func))

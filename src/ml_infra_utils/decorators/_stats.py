@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from ml_infra_utils._errors import InputTypeError
+from ml_infra_utils._repr import short_repr
 
 __all__ = [
     "FOLD_AT",
@@ -158,7 +159,7 @@ def reset_timer_stats(name: str | None = None) -> None:
 
 def _check_name(name: object) -> None:
     if name is not None and not isinstance(name, str):
-        msg = f"reset_timer_stats: name must be a str or None (got {name!r})"
+        msg = f"reset_timer_stats: name must be a str or None (got {short_repr(name)})"
         raise InputTypeError(msg)
 
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._repr import short_repr
 
 __all__ = ["TESTING", "retry_testing", "set_retry_testing"]
 
@@ -33,10 +34,14 @@ def _check_testing_attempts(attempts: object, what: str) -> int | None:
     if attempts is None:
         return None
     if not isinstance(attempts, int) or isinstance(attempts, bool):
-        msg = f"{what}: attempts must be an int >= 1 or None (got {attempts!r})"
+        msg = (
+            f"{what}: attempts must be an int >= 1 or None (got {short_repr(attempts)})"
+        )
         raise InputTypeError(msg)
     if attempts < 1:
-        msg = f"{what}: attempts must be an int >= 1 or None (got {attempts!r})"
+        msg = (
+            f"{what}: attempts must be an int >= 1 or None (got {short_repr(attempts)})"
+        )
         raise InvalidParameterError(msg)
     return attempts
 
@@ -44,7 +49,7 @@ def _check_testing_attempts(attempts: object, what: str) -> int | None:
 def _check_bool(value: object, what: str) -> bool:
     if isinstance(value, bool):
         return value
-    msg = f"{what} must be True or False (got {value!r})"
+    msg = f"{what} must be True or False (got {short_repr(value)})"
     raise InputTypeError(msg)
 
 

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._repr import short_repr
 
 __all__ = [
     "exception_types",
@@ -33,9 +34,13 @@ _CONTROL_FLOW = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 def real(value: object, option: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        msg = f"{what}: {option} must be a number of seconds (got {value!r})"
+        shown = short_repr(value)
+        msg = f"{what}: {option} must be a number of seconds (got {shown})"
         raise InputTypeError(msg)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float range: as good as inf
+        return math.inf if value > 0 else -math.inf
 
 
 def seconds(
@@ -46,7 +51,7 @@ def seconds(
     seconds = real(value, option, what)
     if math.isnan(seconds) or seconds < 0 or (seconds == math.inf and not optional):
         accepted = "a number >= 0" + (" or None" if optional else " and finite")
-        msg = f"{what}: {option} must be {accepted} (got {value!r})"
+        msg = f"{what}: {option} must be {accepted} (got {short_repr(value)})"
         raise InvalidParameterError(msg)
     return None if seconds == math.inf else seconds
 
@@ -66,7 +71,7 @@ def exception_types(
         return value
     msg = (
         f"{what}: exceptions must be an exception type or a tuple of them "
-        f"(got {type(value).__name__}: {value!r})"
+        f"(got {type(value).__name__}: {short_repr(value)})"
     )
     raise InputTypeError(msg)
 
@@ -74,14 +79,14 @@ def exception_types(
 def optional_callable(value: object, option: str, what: str) -> Any:
     if value is None or callable(value):
         return value
-    msg = f"{what}: {option} must be callable or None (got {value!r})"
+    msg = f"{what}: {option} must be callable or None (got {short_repr(value)})"
     raise InputTypeError(msg)
 
 
 def require_callable(value: object, option: str, what: str) -> None:
     """Raise InputTypeError unless *value* is callable."""
     if not callable(value):
-        msg = f"{what}: {option} must be callable (got {value!r})"
+        msg = f"{what}: {option} must be callable (got {short_repr(value)})"
         raise InputTypeError(msg)
 
 

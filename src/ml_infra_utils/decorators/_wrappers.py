@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._policy import Policy, Run
-from ._shared import is_async
+from ._shared import is_async, short_repr
 
 __all__ = ["CONDITION_WRAPPERS", "EXCEPTION_WRAPPERS", "Factory", "wrap"]
 
@@ -121,8 +121,12 @@ def _sync_condition(func: Callable[..., Any], policy: Policy) -> Callable[..., A
         except exceptions as exc:
             failure = exc
         else:
-            if not condition(result):
-                return result
+            try:
+                if not condition(result):
+                    return result
+            except BaseException as error:
+                _condition_failed(error, policy, 1, result)
+                raise
             return _retry_sync(Run(policy, start), func, args, kwargs, None, result)
         try:
             return _retry_sync(Run(policy, start), func, args, kwargs, failure, None)
@@ -145,8 +149,12 @@ def _async_condition(func: Callable[..., Any], policy: Policy) -> Callable[..., 
         except exceptions as exc:
             failure = exc
         else:
-            if not condition(result):
-                return result
+            try:
+                if not condition(result):
+                    return result
+            except BaseException as error:
+                _condition_failed(error, policy, 1, result)
+                raise
             return await _retry_async(
                 Run(policy, start), func, args, kwargs, None, result
             )
@@ -190,7 +198,13 @@ def _retry_sync(  # noqa: PLR0917 - positional: keyword passing costs on this pa
         except BaseException as error:  # Run.failed decides; re-raised if not retried
             exc = error
             continue
-        if condition is None or not condition(result):
+        try:
+            done = condition is None or not condition(result)
+        except BaseException as error:
+            run.forget()
+            _condition_failed(error, run.policy, run.attempt, result)
+            raise
+        if done:
             run.forget()
             return result
 
@@ -218,9 +232,25 @@ async def _retry_async(  # noqa: PLR0917 - as _retry_sync
         except BaseException as error:  # Run.failed decides; re-raised if not retried
             exc = error
             continue
-        if condition is None or not condition(result):
+        try:
+            done = condition is None or not condition(result)
+        except BaseException as error:
+            run.forget()
+            _condition_failed(error, run.policy, run.attempt, result)
+            raise
+        if done:
             run.forget()
             return result
+
+
+def _condition_failed(
+    error: BaseException, policy: Policy, attempt: int, result: object
+) -> None:
+    """Note on *error* that the condition raised, on which attempt's result."""
+    error.add_note(
+        f"retry: the condition hook of {policy.name} raised on attempt {attempt} "
+        f"while judging the result {short_repr(result)}"
+    )
 
 
 def _give_up(run: Run, exc: BaseException | None) -> BaseException:

@@ -70,8 +70,10 @@ def retry(
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Retry the decorated function when it raises one of *exceptions*.
 
-    Used as ``@retry(...)`` (with or without arguments), or on a function you
-    did not define: ``retry(max_attempts=5)(requests.get)(url)``. Each retry
+    Used as ``@retry(...)`` with parentheses, also without arguments
+    (``@retry()``; a bare ``@retry`` raises ``InputTypeError`` saying so), or
+    on a function you did not define: ``retry(max_attempts=5)(requests.get)(url)``.
+    Each retry
     prints one line, e.g. ``retry: fetch attempt 1/3 failed with
     ValueError('x'); next in 1.00s``, unless *report* says otherwise.
 
@@ -95,12 +97,17 @@ def retry(
         wait: called after each retryable failure with a :class:`RetryAttempt`
             whose ``delay`` is the computed backoff; return ``None`` to keep it
             or a number of seconds to sleep instead (e.g. an HTTP
-            ``Retry-After``). A returned delay ignores ``max_delay``; if it would
-            pass the *deadline*, the call gives up at once instead of sleeping.
+            ``Retry-After``). A returned delay ignores ``max_delay`` but stops
+            at the 1e9 s ceiling of every delay; if it would pass the
+            *deadline*, the call gives up at once instead of sleeping.
         on_retry: called with a :class:`RetryAttempt` before each sleep.
         report: ``print`` (default: stdout), a :class:`logging.Logger`, any
             callable taking the line, or ``None`` for no report.
         level: the record level when *report* is a logger.
+
+    A hook (*retry_if*, *wait*, *on_retry*, *report*) that raises ends the
+    call with its exception; the attempt's exception is chained to it as
+    ``__context__`` and a note names the hook and the attempt.
 
     Returns:
         A decorator; the function it returns keeps the decorated signature,

@@ -8,9 +8,11 @@ timed and reported too, then the exception propagates unchanged.
 
 Each timing is also added to the statistics of its name (``count``, ``total``,
 ``min``, ``max``, ``mean``, in seconds), which :func:`timer_stats` reads and
-:func:`reset_timer_stats` clears. A decorated function's name is its
-``__qualname__`` (``"Trainer.step"``), a :class:`Timer`'s the name it was given;
-timers that share a name share statistics.
+:func:`reset_timer_stats` clears. A decorated function's statistics are kept
+under ``"<module>.<qualname>"`` (``"train.Trainer.step"``), so two modules'
+``main`` never mix, while the printed line shows the ``__qualname__`` alone; a
+``name=`` given to :func:`timer_with_units`, and a :class:`Timer`'s name, are
+used as they are. Timers that share a name share statistics.
 
 Reporting (the ``report=`` option of :func:`timer_with_units` and :class:`Timer`):
 ``print`` (the default) writes ``"<name> took 0.1234 seconds"`` to stdout; a
@@ -22,10 +24,9 @@ Examples:
     >>> @timer_with_units("ms", report=None)
     ... def square(x: int) -> int:
     ...     return x * x
-    >>> reset_timer_stats("square")
     >>> square(3), square(4)
     (9, 16)
-    >>> timer_stats()["square"].count
+    >>> timer_stats()[f"{square.__module__}.square"].count
     2
 """
 
@@ -40,6 +41,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._repr import short_repr
 
 from ._shared import Emitter, Report, check_callable, is_async, make_emitter
 from ._stats import (
@@ -82,20 +84,20 @@ _PRINT = make_emitter(print, logging.INFO, what="timer")
 
 def _unit(unit: object, *, what: str) -> tuple[float, str]:
     if not isinstance(unit, str):
-        msg = f"{what}: unit must be a str such as 'ms' (got {unit!r})"
+        msg = f"{what}: unit must be a str such as 'ms' (got {short_repr(unit)})"
         raise InputTypeError(msg)
     try:
         return _UNITS[unit]
     except KeyError:
         valid = ", ".join(repr(u) for u in _UNITS)
-        msg = f"{what}: unknown unit {unit!r}; valid units are {valid}"
+        msg = f"{what}: unknown unit {short_repr(unit)}; valid units are {valid}"
         raise InvalidParameterError(msg) from None
 
 
 def _name(name: object, *, what: str) -> str | None:
     if name is None or isinstance(name, str):
         return name
-    msg = f"{what}: name must be a str or None (got {name!r})"
+    msg = f"{what}: name must be a str or None (got {short_repr(name)})"
     raise InputTypeError(msg)
 
 
@@ -104,8 +106,8 @@ def timer(func: Callable[P, R], /) -> Callable[P, R]:
 
     Used bare, as ``@timer``. The line goes to stdout after every call, also
     when the call raises (the exception then propagates unchanged), and the
-    duration is added to the statistics of the function's ``__qualname__``
-    (see :func:`timer_stats`). ``async def`` functions are timed over the whole
+    duration is added to the statistics of ``"<module>.<qualname>"`` (see
+    :func:`timer_stats`). ``async def`` functions are timed over the whole
     await. For another unit or another destination (a logger, a callable,
     nowhere) use :func:`timer_with_units`.
 
@@ -146,7 +148,8 @@ def timer_with_units(
             callable taking the line, or ``None`` for statistics only.
         level: the record level when *report* is a logger.
         name: the name printed and used for statistics instead of the
-            function's ``__qualname__``.
+            function's ``__qualname__`` (printed) and ``"<module>.<qualname>"``
+            (statistics).
 
     Returns:
         A decorator; the functions it returns keep the decorated signature.
@@ -187,9 +190,14 @@ def _decorate(
     factor, label = _UNITS[unit]
     if name is None:
         name = getattr(func, "__qualname__", None) or repr(func)
-    stats = stats_for(name)
+        module = getattr(func, "__module__", None)
+        # Two modules' `main` (or two classes' `step`) must not share statistics.
+        key = f"{module}.{name}" if isinstance(module, str) and module else name
+    else:
+        key = name
+    stats = stats_for(key)
     make = _async_wrapper if is_async(func) else _sync_wrapper
-    wrapper = make(func, stats, emit, factor, label)
+    wrapper = make(func, stats, emit, factor, label, name=name)
     return cast("Callable[P, R]", functools.wraps(func)(wrapper))
 
 
@@ -204,9 +212,10 @@ def _sync_wrapper(
     emit: Emitter | None,
     factor: float,
     label: str,
+    *,
+    name: str,
 ) -> Callable[..., Any]:
     record = stats.pending.append
-    name = stats.name
     fold_after = -math.inf
 
     def fold(now: float) -> None:
@@ -247,9 +256,10 @@ def _async_wrapper(
     emit: Emitter | None,
     factor: float,
     label: str,
+    *,
+    name: str,
 ) -> Callable[..., Any]:
     record = stats.pending.append
-    name = stats.name
     fold_after = -math.inf
 
     def fold(now: float) -> None:

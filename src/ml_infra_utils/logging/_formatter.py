@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ml_infra_utils._errors import InputTypeError, LoggingConfigError
+from ml_infra_utils._repr import short_repr
+from ml_infra_utils._sequences import check_flag
 from ml_infra_utils.logging._context import CONTEXT, Captured
 from ml_infra_utils.logging._json import (
     make_dumps,
@@ -137,13 +139,19 @@ class JsonFormatter(logging.Formatter):
         except ValueError as exc:
             msg = f"invalid fmt/style for JsonFormatter: {exc}"
             raise LoggingConfigError(msg) from exc
+        check_flag("ensure_ascii", ensure_ascii)
+        hook: object = json_default  # checked at run time: dictConfig passes anything
+        if hook is not None and not callable(hook):
+            kind = type(hook).__name__
+            msg = f"json_default must be callable or None (got {kind})"
+            raise InputTypeError(msg)
         rename = self._mapping(rename_fields, "rename_fields")
         static = self._mapping(static_fields, "static_fields")
         if fields is None:
             names = _FMT_NAMES[style].findall(fmt) if fmt else []
             chosen = tuple(dict.fromkeys(names)) or DEFAULT_FIELDS
         elif isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
-            msg = f"fields must be a sequence of field names (got {fields!r})"
+            msg = f"fields must be a sequence of field names (got {short_repr(fields)})"
             raise InputTypeError(msg)
         else:
             chosen = tuple(fields)
@@ -196,8 +204,8 @@ class JsonFormatter(logging.Formatter):
         if not self._direct:
             return self._format_general(record)
         # The default fields, written without a dict (about twice as fast);
-        # gives the text of the general path, which takes over when anything
-        # unusual raises.
+        # gives the text of the general path (tested over random records), which
+        # takes over when anything unusual raises.
         try:
             d = record.__dict__
             if d["exc_info"] or d["exc_text"] or d["stack_info"]:
@@ -319,13 +327,7 @@ class JsonFormatter(logging.Formatter):
         if stray is not None:
             out[free_key("context", out, self._taken)] = stray
         if len(d) > _N_STD:
-            keys = list(d)
-            for key in keys[_N_STD:] if keys[_N_STD - 1] == _LAST_STD else keys:
-                if key not in self._skip:
-                    name = key if type(key) is str else safe_str(key)
-                    if self._rename_extra:
-                        name = self._rename_extra.get(name, name)
-                    out[free_key(name, out, self._taken)] = d[key]
+            self._add_extras(out, d)
         exc_info = d["exc_info"]
         if exc_info:
             info = exc_info_to_dict(exc_info)
@@ -338,6 +340,20 @@ class JsonFormatter(logging.Formatter):
         if error is not None:
             out[free_key("logging_error", out, self._taken)] = error
         return out
+
+    def _add_extras(self, out: dict[str, Any], d: dict[str, Any]) -> None:
+        """Add the record's ``extra=`` attributes to *out*, renaming clashes."""
+        keys = list(d)
+        for key in keys[_N_STD:] if keys[_N_STD - 1] == _LAST_STD else keys:
+            if key not in self._skip:
+                name = key if type(key) is str else safe_str(key)
+                if self._rename_extra:
+                    name = self._rename_extra.get(name, name)
+                if name in out or name in self._taken:
+                    # The direct path's rule, so both write the same text: never
+                    # take a name that a later extra key of the record uses.
+                    name = free_key(name, out, self._taken, d)
+                out[name] = d[key]
 
     def _field_value(
         self, name: str, record: logging.LogRecord, message: str

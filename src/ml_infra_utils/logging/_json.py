@@ -27,7 +27,8 @@ path of :func:`dumps` gives the same text):
 - ``uuid.UUID``, ``pathlib`` paths, ``os.PathLike``: string;
 - ``enum.Enum`` members: their ``value``, mapped again;
 - dataclass instances: object of their fields;
-- exceptions: ``{"type": ..., "message": ...}``;
+- exceptions: ``{"type": ..., "message": ...}``, the type named as in the
+  ``exception`` field (``module.qualname``, bare for builtins);
 - anything with ``.tolist()`` (numpy scalars and arrays, torch tensors, pandas
   Series, ``array.array``), else ``.item()``: that, mapped again, so numbers
   stay numbers (duck-typed: numpy is never imported);
@@ -71,6 +72,7 @@ __all__ = [
     "safe_repr",
     "string_encoder",
     "to_jsonable",
+    "type_name",
 ]
 
 JSONValue = None | bool | int | float | str | list[Any] | dict[str, Any]
@@ -101,8 +103,23 @@ def _int(value: int) -> int | str:
     return value
 
 
+def type_name(kind: type) -> str:
+    """How every JSON record names a type: ``module.qualname``, bare for builtins.
+
+    One rule for exceptions given as values, the ``exception`` field and the
+    placeholders, as Python's own default ``repr`` names a class.
+
+    Examples:
+        >>> type_name(ValueError), type_name(dt.date)
+        ('ValueError', 'datetime.date')
+    """
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def _type_name(value: object) -> str:
-    return type(value).__qualname__
+    return type_name(type(value))
 
 
 def safe_repr(value: object) -> str:

@@ -24,7 +24,10 @@ import os
 import sys
 import threading
 import traceback
+import weakref
 from typing import IO, Protocol
+
+from ml_infra_utils._errors import OutputClosedError
 
 __all__ = ["AppendFile", "LineWriter", "StreamWriter", "report"]
 
@@ -61,35 +64,49 @@ class AppendFile:
 
     Text is encoded as UTF-8; characters UTF-8 cannot hold (lone surrogates)
     become ``\\udcxx`` escapes, which inside a JSON string are valid escapes, so
-    a line is never lost to an encoding error. Thread-safe without a lock: the
-    kernel serializes appends.
+    a line is never lost to an encoding error. Thread-safe: the kernel
+    serializes the appends of several processes, and a reentrant lock orders
+    :meth:`write` and :meth:`close` within one, so a write never lands in a
+    descriptor number that a concurrent close has freed and the system has
+    handed to another file. The descriptor is also closed when the object is
+    garbage-collected without :meth:`close` (not at interpreter exit, where
+    the operating system closes it after the last records are written).
 
     Args:
         path: The file; created (mode 0o644 less the umask) if missing.
     """
 
-    __slots__ = ("_fd", "path")
+    __slots__ = ("__weakref__", "_closer", "_fd", "_lock", "path")
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self._fd: int | None = os.open(self.path, _FLAGS, 0o644)
+        fd = os.open(self.path, _FLAGS, 0o644)
+        self._fd: int | None = fd
+        self._lock = threading.RLock()  # reentrant: a signal handler may log
+        self._closer = weakref.finalize(self, os.close, fd)
+        self._closer.atexit = False
 
     def write(self, line: str) -> None:
-        """Append *line* (which ends with a newline) in one system call."""
-        fd = self._fd
-        if fd is None:
-            msg = f"cannot write to {self.path!r}: the file is closed"
-            raise ValueError(msg)
+        """Append *line* (which ends with a newline) in one system call.
+
+        Raises:
+            OutputClosedError: After :meth:`close`.
+        """
         data = line.encode("utf-8", "backslashreplace")
-        written = os.write(fd, data)
-        while written < len(data):  # a short write (disk nearly full, signal)
-            written += os.write(fd, data[written:])
+        with self._lock:
+            fd = self._fd
+            if fd is None:
+                msg = f"cannot write to {self.path!r}: the file is closed"
+                raise OutputClosedError(msg)
+            written = os.write(fd, data)
+            while written < len(data):  # a short write (disk nearly full, signal)
+                written += os.write(fd, data[written:])
 
     def close(self) -> None:
-        """Close the file; later writes raise ``ValueError``. Idempotent."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        """Close the file; later writes raise ``OutputClosedError``. Idempotent."""
+        with self._lock:
+            self._fd = None
+            self._closer()  # closes the descriptor once; later calls do nothing
 
     def __repr__(self) -> str:
         state = "closed" if self._fd is None else "open"
@@ -99,14 +116,18 @@ class AppendFile:
 class StreamWriter:
     """A text stream shared by several loggers: write + flush under one lock.
 
-    The stream is the caller's: :meth:`close` leaves it open.
+    The lock is reentrant (as ``logging.Handler``'s): a signal handler that logs
+    to the same stream while the main thread is inside :meth:`write` (SIGALRM,
+    SIGTERM, a SIGUSR1 "dump state" handler) writes its line instead of
+    deadlocking on a lock its own thread holds. The stream is the caller's:
+    :meth:`close` leaves it open.
     """
 
     __slots__ = ("_lock", "stream")
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def write(self, line: str) -> None:
         """Write *line* in one ``write`` call and flush it, atomically."""

@@ -24,6 +24,8 @@ from collections.abc import Container
 from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, LoggingConfigError
+from ml_infra_utils._repr import short_repr
+from ml_infra_utils.logging._json import type_name
 
 __all__ = [
     "RECORD_ATTRIBUTES",
@@ -99,18 +101,12 @@ def module_of(filename: str) -> str:
         return name
 
 
-def _type_name(kind: type) -> str:
-    if kind.__module__ == "builtins":
-        return kind.__qualname__
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
 def safe_str(value: object) -> str:
     """``str(value)``, or a placeholder when its ``__str__`` raises."""
     try:
         return str(value)
     except Exception:  # a broken __str__ must not lose the record
-        return f"<unprintable {type(value).__qualname__} object>"
+        return f"<unprintable {type_name(type(value))} object>"
 
 
 def free_key(key: str, *taken: Container[str]) -> str:
@@ -141,7 +137,10 @@ def level_number(level: object, argument: str = "level") -> int:
         if number is not None:
             return number
         names = ", ".join(logging.getLevelNamesMapping())
-        msg = f"{argument} must be a level number or one of {names} (got {level!r})"
+        msg = (
+            f"{argument} must be a level number or one of {names} "
+            f"(got {short_repr(level)})"
+        )
         raise LoggingConfigError(msg)
     msg = f"{argument} must be an int or a level name (got {type(level).__name__})"
     raise InputTypeError(msg)
@@ -181,7 +180,7 @@ def exception_to_dict(
     except Exception:  # unreadable frames must not lose the record
         frames = []
     info: dict[str, Any] = {
-        "type": _type_name(type(exc)),
+        "type": type_name(type(exc)),
         "message": safe_str(exc),
         "traceback": frames,
     }

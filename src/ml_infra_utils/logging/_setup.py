@@ -22,7 +22,9 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any, Final
 
 from ml_infra_utils._errors import LoggingConfigError
+from ml_infra_utils._sequences import check_flag
 from ml_infra_utils.logging._formatter import JsonFormatter
+from ml_infra_utils.logging._logger import install_json_logger_class
 from ml_infra_utils.logging._output import AppendFile
 from ml_infra_utils.logging._record import level_number
 
@@ -98,6 +100,7 @@ def configure_json_logging(
     rename_fields: Mapping[str, str] | None = None,
     static_fields: Mapping[str, Any] | None = None,
     ensure_ascii: bool = True,
+    safe_extra: bool = False,
 ) -> logging.Handler:
     """Set up JSON logging for an application in one call (opt in; never on import).
 
@@ -117,12 +120,22 @@ def configure_json_logging(
         rename_fields: As :class:`JsonFormatter`.
         static_fields: As :class:`JsonFormatter`.
         ensure_ascii: As :class:`JsonFormatter`.
+        safe_extra: Make stdlib ``extra=`` keys that name a ``LogRecord``
+            attribute (``message``, ``name``, ``module``, ...) come out renamed
+            (``message_``) instead of raising ``KeyError`` in the caller: every
+            plain ``logging.Logger`` of the process, existing and future,
+            becomes a :class:`~ml_infra_utils.JsonLogger` (see
+            :func:`~ml_infra_utils.logging._logger.install_json_logger_class`).
+            Process-wide, like ``logging.setLoggerClass``; not undone by a later
+            call without it.
 
     Returns:
         The installed handler (remove it with ``logging.getLogger().removeHandler``).
 
     Raises:
-        LoggingConfigError: Both *stream* and *path* given, or a bad option value.
+        LoggingConfigError: Both *stream* and *path* given, a bad option value,
+            or ``safe_extra=True`` while another logger class is installed.
+        InputTypeError: An option of the wrong type (``force="yes"``).
 
     Examples:
         >>> import io, logging
@@ -136,6 +149,9 @@ def configure_json_logging(
     if stream is not None and path is not None:
         msg = "configure_json_logging takes stream or path, not both"
         raise LoggingConfigError(msg)
+    check_flag("force", force)
+    if check_flag("safe_extra", safe_extra):
+        install_json_logger_class()
     levelno = level_number(level)
     formatter = JsonFormatter(
         fields=fields,

@@ -7,11 +7,18 @@
   and :func:`log_context` bound. It hands records to a stdlib logger, or, given
   a stream or a file path, writes the same JSON straight to it (the fast path).
 - :func:`log_ml_event`, :func:`configure_json_logging`, :class:`AppendFileHandler`.
+- :class:`JsonLogger`: a ``logging.Logger`` whose ``extra=`` renames a key that
+  names a ``LogRecord`` attribute (``message`` -> ``message_``) instead of
+  raising ``KeyError`` (``configure_json_logging(safe_extra=True)`` installs it).
 
 Every line is strict RFC 8259 JSON whatever the values (NaN becomes ``"NaN"``,
 numpy values stay numbers; the full mapping is in ``docs/logging.md``), and
-writing a record never raises into the caller. See ``docs/logging.md`` for the
-field list, the policy for clashing names and multi-process files.
+writing a record never raises into the caller: what cannot be written (a value,
+a broken or closed stream) is reported on stderr, as
+``logging.Handler.handleError`` does. A bad call option (a level that is no
+level, a ``stacklevel`` that is not an int) is a bug at the call site and
+raises there, as in the standard library. See ``docs/logging.md`` for the field
+list, the policy for clashing names and multi-process files.
 
 Examples:
     >>> import io, json
@@ -45,6 +52,7 @@ from ml_infra_utils.logging._calls import (
 from ml_infra_utils.logging._context import CONTEXT, Captured, log_context
 from ml_infra_utils.logging._formatter import JsonFormatter
 from ml_infra_utils.logging._json import make_dumps, make_value_encoder, string_encoder
+from ml_infra_utils.logging._logger import JsonLogger
 from ml_infra_utils.logging._output import AppendFile, LineWriter, StreamWriter, report
 from ml_infra_utils.logging._record import (
     RECORD_ATTRIBUTES,
@@ -62,6 +70,7 @@ from ml_infra_utils.logging._setup import AppendFileHandler, configure_json_logg
 __all__ = [
     "AppendFileHandler",
     "JsonFormatter",
+    "JsonLogger",
     "StructuredLogger",
     "configure_json_logging",
     "log_context",
@@ -106,8 +115,11 @@ class StructuredLogger:
     Module, function and line are those of the code that called the logging
     method (``stacklevel=2`` names its caller, and so on). Thread-safe: bound
     loggers share nothing mutable, and writes to one stream are serialized.
-    Logging never raises: a record that cannot be written is reported on
-    stderr as ``logging.Handler.handleError`` does.
+    Writing never raises: a record that cannot be written is reported on
+    stderr as ``logging.Handler.handleError`` does. A bad call option raises at
+    the call, as in the stdlib: ``log.log("NOPE", ...)`` a
+    :class:`~ml_infra_utils.LoggingConfigError`, ``stacklevel="a"`` an
+    :class:`~ml_infra_utils.InputTypeError`.
 
     Args:
         name: The logger's name (the ``logger`` field, and the stdlib logger).
@@ -240,13 +252,14 @@ class StructuredLogger:
         self, levelno: int, message: object, fields: dict[str, object], depth: int = 2
     ) -> None:
         """Write one record; *depth* frames up from here is the caller."""
+        exc_info: object = None
+        stack_info: object = False
+        if fields and not _OPTIONS.isdisjoint(fields):
+            # A bad call option is the caller's bug: it raises, as in the stdlib.
+            exc_info = fields.pop("exc_info", None)
+            stack_info = fields.pop("stack_info", False)
+            depth += stacklevel_of(fields.pop("stacklevel", 1)) - 1
         try:
-            exc_info: object = None
-            stack_info: object = False
-            if fields and not _OPTIONS.isdisjoint(fields):
-                exc_info = fields.pop("exc_info", None)
-                stack_info = fields.pop("stack_info", False)
-                depth += stacklevel_of(fields.pop("stacklevel", 1)) - 1
             logger = self._logger
             if logger is not None and not logger.isEnabledFor(levelno):
                 return

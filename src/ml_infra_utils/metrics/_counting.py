@@ -31,7 +31,8 @@ from collections.abc import Hashable, Iterable
 from functools import cache
 from typing import Any
 
-from ml_infra_utils._errors import LengthMismatchError
+from ml_infra_utils._errors import InfiniteValueError, LengthMismatchError
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils._sequences import (
     as_labels,
     as_reals,
@@ -39,7 +40,15 @@ from ml_infra_utils._sequences import (
     to_list,
 )
 
-__all__ = ["Pair", "count_pairs", "exact_sum", "length_error", "merge_counts"]
+__all__ = [
+    "Pair",
+    "count_pairs",
+    "exact_sum",
+    "exact_total",
+    "length_error",
+    "merge_counts",
+    "state_total",
+]
 
 Pair = tuple[Hashable, Hashable]
 
@@ -78,7 +87,7 @@ def count_pairs(
         LengthMismatchError: Inputs (or weights) of different lengths.
         MissingValueError: A ``None`` or NaN label, prediction or weight.
         InputTypeError: An unhashable label, a non-numeric weight, a bad container.
-        ValueError: A non-finite weight.
+        InfiniteValueError: A non-finite weight, or weights whose sum overflows.
     """
     if sample_weight is None:
         packed = _packed_pair_counts(predictions, labels)
@@ -150,6 +159,9 @@ def _weighted_counts(
     all_ints = set(map(type, weights)) <= {int}
     if not all_ints:
         weights = _finite_floats(weights)
+        total = sum(weights)  # C speed; inf (or NaN) only when it overflows
+        if total - total != 0.0:
+            exact_total(weights)  # every score needs the total: refuse it now
     try:
         groups = _group_weights(zip(actual, predicted, strict=True), weights, all_ints)
     except TypeError:
@@ -172,11 +184,13 @@ def _finite_floats(weights: list[int | float]) -> list[float]:
     try:
         floats = [float(w) for w in weights]
     except OverflowError:  # an int beyond the float range among floats
-        floats = [math.inf if abs(w) > 1e308 else float(w) for w in weights]
+        floats = [
+            math.inf if abs(w) > sys.float_info.max else float(w) for w in weights
+        ]
     if not all(map(math.isfinite, floats)):
         i = next(i for i, w in enumerate(floats) if not math.isfinite(w))
-        msg = f"sample_weight[{i}] is {weights[i]!r}; weights must be finite"
-        raise ValueError(msg)
+        msg = f"sample_weight[{i}] is {short_repr(weights[i])}; weights must be finite"
+        raise InfiniteValueError(msg)
     return floats
 
 
@@ -207,7 +221,7 @@ def exact_sum(values: list[float]) -> tuple[float, ...]:
     of the values, which is what makes merged state identical to one pass.
 
     Raises:
-        ValueError: The sum overflows the float range.
+        InfiniteValueError: The sum overflows the float range.
 
     Examples:
         >>> exact_sum([0.1, 0.2])
@@ -225,8 +239,50 @@ def exact_sum(values: list[float]) -> tuple[float, ...]:
                 return tuple(parts[:-1]) or (0.0,)
             rest.append(-part)
     except OverflowError:
-        msg = "the sum of the sample weights overflows the float range"
-        raise ValueError(msg) from None
+        raise _overflow_error() from None
+
+
+def exact_total(values: Iterable[Any]) -> Any:
+    """The exact sum of counts: an ``int`` for ints, else the rounded ``fsum``.
+
+    The one way every total of the metrics is taken (sample counts, weight
+    sums, supports), so they agree to the last bit.
+
+    Raises:
+        InfiniteValueError: A float sum that overflows the float range.
+
+    Examples:
+        >>> exact_total([1, 2]), exact_total([0.1, 0.2, -0.3])
+        (3, 2.7755575615628914e-17)
+    """
+    values = list(values)
+    if all(type(v) is int for v in values):
+        return sum(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        raise _overflow_error() from None
+
+
+def state_total(
+    counts: dict[Pair, Any],
+    residuals: dict[Pair, tuple[float, ...]],
+    pairs: Iterable[Pair] | None = None,
+) -> Any:
+    """The exact total of a state's counts (of *pairs* only, if given)."""
+    chosen = counts if pairs is None else [p for p in pairs if p in counts]
+    parts = [counts[pair] for pair in chosen]
+    if residuals:
+        parts += [x for pair in chosen for x in residuals.get(pair, ())]
+    return exact_total(parts)
+
+
+def _overflow_error() -> InfiniteValueError:
+    msg = (
+        "the sum of the sample weights overflows the float range "
+        "(about 1.8e308); rescale sample_weight"
+    )
+    return InfiniteValueError(msg)
 
 
 def merge_counts(

@@ -21,13 +21,14 @@ Examples:
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Hashable
 from typing import Any
 
-from ml_infra_utils._errors import InvalidParameterError
+from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._repr import short_repr
 
+from ._counting import exact_total
 from ._scores import (
     ClassSums,
     average_of,
@@ -50,14 +51,18 @@ def build_report(
     zero_division: object = 0.0,
     target_names: list[str] | None = None,
     float_support: bool = False,
+    support_total: Any = None,
 ) -> str | dict[str, Any]:
-    """The report of a state's class sums (see ``classification_report``)."""
-    if (
-        isinstance(digits, bool)
-        or not isinstance(digits, numbers.Integral)
-        or digits < 0
-    ):
-        msg = f"digits must be a non-negative int, not {digits!r}"
+    """The report of a state's class sums (see ``classification_report``).
+
+    *support_total* is the exact total weight of the reported classes (the
+    averages' support); by default the sum of their rounded supports.
+    """
+    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral):
+        msg = f"digits must be a non-negative int, not {short_repr(digits)}"
+        raise InputTypeError(msg)
+    if digits < 0:
+        msg = f"digits must be a non-negative int, not {digits}"
         raise InvalidParameterError(msg)
     digits = int(digits)
     zd, warn = check_zero_division(zero_division)
@@ -71,9 +76,10 @@ def build_report(
     recall = prf(sums, labels, metric="recall", **options)
     f_score = prf(sums, labels, metric="f-score", **options)
     support = [sums.true.get(c, 0) for c in labels]
+    total = exact_total(support) if support_total is None else support_total
     if float_support:
         support = [float(s) for s in support]
-    total = _sum(support)
+        total = float(total)
 
     rows = list(zip(names, precision, recall, f_score, support, strict=True))
     micro = [
@@ -107,10 +113,6 @@ def _names(labels: list[Hashable], target_names: list[str] | None) -> list[str]:
         )
         raise InvalidParameterError(msg)
     return names
-
-
-def _sum(values: list[Any]) -> Any:
-    return sum(values) if all(type(v) is int for v in values) else math.fsum(values)
 
 
 def _as_dict(

@@ -35,9 +35,10 @@ from ml_infra_utils._errors import (
     InvalidParameterError,
     UndefinedMetricWarning,
 )
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils._sequences import as_labels
 
-from ._counting import Pair
+from ._counting import Pair, exact_total
 
 __all__ = [
     "AVERAGES",
@@ -63,7 +64,8 @@ _MODIFIERS = {
     "recall": "true",
     "f-score": "true nor predicted",
 }
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# With the separator: a sibling such as ml_infra_utils_plugins/ is outside.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class ClassSums(NamedTuple):
@@ -104,7 +106,7 @@ def class_sums(
             tp[t] = c
     for by_class, sums in ((true_parts, true), (pred_parts, pred)):
         for cls, values in by_class.items():
-            sums[cls] = math.fsum(values)
+            sums[cls] = exact_total(values)
     return ClassSums(tp, true, pred)
 
 
@@ -132,45 +134,56 @@ def check_classes(classes: object) -> list[Hashable] | None:
     if len(set(values)) != len(values):
         seen: set[Hashable] = set()
         repeated = next(v for v in values if v in seen or seen.add(v))  # type: ignore[func-returns-value]
-        msg = f"classes must not repeat a class ({repeated!r} appears twice)"
+        msg = f"classes must not repeat a class ({short_repr(repeated)} appears twice)"
         raise InvalidParameterError(msg)
     return values
 
 
 def check_average(average: object) -> None:
-    """``average`` is one of :data:`AVERAGES`."""
-    if not (average is None or (isinstance(average, str) and average in AVERAGES)):
-        msg = f"average must be one of {list(AVERAGES)}, not {average!r}"
-        raise InvalidParameterError(msg)
+    """``average`` is one of :data:`AVERAGES` (a str, or ``None``)."""
+    if average is None or (isinstance(average, str) and average in AVERAGES):
+        return
+    msg = f"average must be one of {list(AVERAGES)}, not {short_repr(average)}"
+    if not isinstance(average, str):
+        raise InputTypeError(msg)
+    raise InvalidParameterError(msg)
 
 
 def check_zero_division(zero_division: object) -> tuple[float, bool]:
     """The value a 0/0 gives, and whether to warn (``"warn"``)."""
     if zero_division == "warn":
         return 0.0, True
-    if type(zero_division) is not bool and isinstance(zero_division, numbers.Real):
+    msg = (
+        "zero_division must be one of 0.0, 1.0, float('nan') or 'warn', "
+        f"not {short_repr(zero_division)}"
+    )
+    if type(zero_division) is bool or not isinstance(zero_division, numbers.Real | str):
+        raise InputTypeError(msg)
+    if isinstance(zero_division, numbers.Real):
         value = float(zero_division)
         if value in (0.0, 1.0) or math.isnan(value):
             return value, False
-    msg = (
-        "zero_division must be one of 0.0, 1.0, float('nan') or 'warn', "
-        f"not {zero_division!r}"
-    )
     raise InvalidParameterError(msg)
 
 
 def check_beta(beta: object) -> float:
     """``beta`` is a real number from 0 to inf (inclusive)."""
-    if type(beta) is not bool and isinstance(beta, numbers.Real) and float(beta) >= 0:
+    msg = (
+        "beta must be a real number from 0.0 to inf (inclusive), "
+        f"not {short_repr(beta)}"
+    )
+    if type(beta) is bool or not isinstance(beta, numbers.Real):
+        raise InputTypeError(msg)
+    if float(beta) >= 0:  # also refuses NaN
         return float(beta)
-    msg = f"beta must be a real number from 0.0 to inf (inclusive), not {beta!r}"
     raise InvalidParameterError(msg)
 
 
 def positive_class_error(positive_class: object, known: list[Hashable]) -> Exception:
     """The error for a ``positive_class`` that is not one of the classes."""
     msg = (
-        f"positive_class={positive_class!r} is not one of the classes {known}; "
+        f"positive_class={short_repr(positive_class)} is not one of the classes "
+        f"{short_repr(known)}; "
         "pass positive_class=<one of them>, or an average other than 'binary'"
     )
     return InvalidParameterError(msg)
@@ -200,12 +213,6 @@ def resolve_classes(
     return sorted_classes(sums.true.keys() | sums.pred.keys())
 
 
-def _total(values: list[Any]) -> Any:
-    if all(type(v) is int for v in values):
-        return sum(values)
-    return math.fsum(values)
-
-
 def prf(
     sums: ClassSums,
     selected: list[Hashable],
@@ -221,7 +228,7 @@ def prf(
     true = [sums.true.get(c, 0) for c in selected]
     pred = [sums.pred.get(c, 0) for c in selected]
     if micro:
-        tp, true, pred = [_total(tp)], [_total(true)], [_total(pred)]
+        tp, true, pred = [exact_total(tp)], [exact_total(true)], [exact_total(pred)]
     if metric == "precision" or (metric == "f-score" and beta == 0.0):
         numerators, denominators, kind = tp, pred, "precision"
     elif metric == "recall" or beta == math.inf:
@@ -284,7 +291,10 @@ def confusion_rows(
     if normalize is not None and (
         not isinstance(normalize, str) or normalize not in NORMALIZE
     ):
-        msg = f"normalize must be one of {list(NORMALIZE)}, not {normalize!r}"
+        shown = short_repr(normalize)
+        msg = f"normalize must be one of {list(NORMALIZE)}, not {shown}"
+        if not isinstance(normalize, str):
+            raise InputTypeError(msg)
         raise InvalidParameterError(msg)
     rows = [[counts.get((t, p), 0) for p in classes] for t in classes]
     if weighted and not all(type(c) is int for c in counts.values()):
@@ -297,17 +307,18 @@ def confusion_rows(
         for t in classes
     ]
     if normalize == "true":
-        sums = [_total([x for cell in row for x in cell]) for row in cells]
+        sums = [exact_total([x for cell in row for x in cell]) for row in cells]
         return [_divide_all(row, s) for row, s in zip(rows, sums, strict=True)]
     if normalize == "pred":
         sums = [
-            _total([x for row in cells for x in row[j]]) for j in range(len(classes))
+            exact_total([x for row in cells for x in row[j]])
+            for j in range(len(classes))
         ]
         return [
             [v / s if s != 0 else 0.0 for v, s in zip(row, sums, strict=True)]
             for row in rows
         ]
-    total = _total([x for row in cells for cell in row for x in cell])
+    total = exact_total([x for row in cells for cell in row for x in cell])
     return [_divide_all(row, total) for row in rows]
 
 

@@ -15,11 +15,12 @@ Examples:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Iterable
 from typing import Any, Literal, overload
 
-from ._counting import Pair
+from ml_infra_utils._sequences import check_flag
+
+from ._counting import Pair, state_total
 from ._report import build_report
 from ._scores import (
     ClassSums,
@@ -54,7 +55,7 @@ class Scores:
     @property
     def total(self) -> int | float:
         """Number of samples counted (total weight when weighted)."""
-        total: int | float = _total(self._counts, self._residuals)
+        total: int | float = state_total(self._counts, self._residuals)
         return total
 
     @property
@@ -75,8 +76,9 @@ class Scores:
         counts = self._counts
         if self._weighted:
             total = self.total
-            diagonal = {pair: c for pair, c in counts.items() if pair[0] == pair[1]}
-            return float(_total(diagonal, self._residuals) / total) if total else 0.0
+            diagonal = [pair for pair in counts if pair[0] == pair[1]]
+            weight = state_total(counts, self._residuals, diagonal)
+            return float(weight / total) if total else 0.0
         count: int = sum(counts.values())  # unweighted: exact ints
         if not count:
             return 0.0
@@ -290,10 +292,18 @@ class Scores:
         target_names: Iterable[str] | None = None,
     ) -> Any:
         """The report, as :func:`~ml_infra_utils.classification_report`."""
+        check_flag("output_dict", output_dict)
         sums = self._class_sums()
+        chosen = check_classes(classes)
+        if chosen is None:
+            support_total = self.total
+        else:  # the exact weight of the reported classes' labels
+            wanted = set(chosen)
+            pairs = [pair for pair in self._counts if pair[0] in wanted]
+            support_total = state_total(self._counts, self._residuals, pairs)
         return build_report(
             sums,
-            check_classes(classes),
+            chosen,
             digits=digits,
             output_dict=output_dict,
             zero_division=zero_division,
@@ -301,13 +311,5 @@ class Scores:
             # scikit-learn's supports are floats when weighted, and also when
             # no prediction at all is right (its "pathological case").
             float_support=self._weighted or not sums.tp,
+            support_total=support_total,
         )
-
-
-def _total(counts: dict[Pair, Any], residuals: dict[Pair, tuple[float, ...]]) -> Any:
-    """The exact sum of *counts*: an int, or the correctly rounded float sum."""
-    values = list(counts.values())
-    if all(type(v) is int for v in values):
-        return sum(values)
-    values += [x for pair in counts for x in residuals.get(pair, ())]
-    return math.fsum(values)

@@ -19,10 +19,12 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from typing import Any, Self
 
-from ml_infra_utils._errors import InputTypeError
+from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils._sequences import check_distinct_labels
 
 from ._counting import Pair, count_pairs, exact_sum, merge_counts
@@ -32,6 +34,8 @@ from ._scoring import Scores
 __all__ = ["ConfusionCounts"]
 
 _FORMAT = "ml_infra_utils.ConfusionCounts"
+_VERSION = 1
+_KEYS = frozenset({"format", "version", "weighted", "counts"})
 
 
 class ConfusionCounts(Scores):
@@ -73,7 +77,7 @@ class ConfusionCounts(Scores):
             self._residuals: dict[Pair, tuple[float, ...]] = {}
         elif predictions is None or labels is None:
             msg = "ConfusionCounts() takes both predictions and labels, or neither"
-            raise TypeError(msg)
+            raise InputTypeError(msg)
         else:
             self._counts, self._residuals = count_pairs(
                 predictions, labels, sample_weight
@@ -192,7 +196,7 @@ false, "counts": [["a", "a", 1], ["a", "b", 1]]}'
             entries.append([label, prediction, value])
         return {
             "format": _FORMAT,
-            "version": 1,
+            "version": _VERSION,
             "weighted": self._weighted,
             "counts": entries,
         }
@@ -202,45 +206,120 @@ false, "counts": [["a", "a", 1], ["a", "b", 1]]}'
         """Rebuild counts from :meth:`to_dict` output (e.g. after ``json.loads``).
 
         JSON arrays among the labels come back as tuples (JSON has no tuples).
+        Only states :meth:`to_dict` can produce are accepted: each
+        ``(label, prediction)`` pair once, with a finite count that is an
+        ``int >= 0`` in an unweighted state, and an int, a float or an exact
+        expansion (a list of floats) in a weighted one (negative sample
+        weights are allowed, so weighted counts may be negative).
 
         Raises:
-            ValueError: *data* is not the output of :meth:`to_dict`.
+            InputTypeError: *data* is not a mapping.
+            InvalidParameterError: *data* is not the output of :meth:`to_dict`:
+                another format or version, a malformed entry, a count that is
+                not a finite number of the right kind, a pair given twice, or a
+                label that is None or NaN. The message names the entry.
         """
-        try:
-            fmt, version = data.get("format"), data.get("version")
-        except AttributeError:
-            fmt = version = None
-        if fmt != _FORMAT or version != 1:
+        saved: object = data
+        if not isinstance(saved, Mapping):
+            kind = type(saved).__name__
+            msg = f"from_dict needs a dict from to_dict(), got {kind}"
+            raise InputTypeError(msg)
+        fmt, version = data.get("format"), data.get("version")
+        if fmt != _FORMAT or type(version) is not int or version != _VERSION:
             msg = (
                 f"from_dict() needs the output of to_dict() (format {_FORMAT!r}, "
-                f"version 1), got format {fmt!r}, version {version!r}"
+                f"version {_VERSION}), got format {short_repr(fmt)}, version "
+                f"{short_repr(version)}"
             )
-            raise ValueError(msg)
+            raise InvalidParameterError(msg)
+        if not set(data) <= _KEYS or "counts" not in data:
+            msg = (
+                f"from_dict() needs the keys {sorted(_KEYS)}, "
+                f"got {sorted(map(str, data))}"
+            )
+            raise InvalidParameterError(msg)
+        weighted = data.get("weighted", False)
+        if not isinstance(weighted, bool):
+            shown = short_repr(weighted)
+            msg = f"from_dict(): 'weighted' must be true or false, got {shown}"
+            raise InvalidParameterError(msg)
+        entries = data["counts"]
+        if not isinstance(entries, list):
+            msg = (
+                "from_dict(): 'counts' must be a list of [label, prediction, "
+                f"count], got {type(entries).__name__}"
+            )
+            raise InvalidParameterError(msg)
         new = cls()
-        try:
-            for label, prediction, value in data["counts"]:
-                pair = (_hashable(label), _hashable(prediction))
-                new._counts[pair], residual = _count_value(value)
-                if residual:
-                    new._residuals[pair] = residual
-        except (KeyError, TypeError, ValueError):
-            msg = "from_dict(): 'counts' must be a list of [label, prediction, count]"
-            raise ValueError(msg) from None
+        for i, entry in enumerate(entries):
+            pair, count, residual = _entry(entry, i, weighted=weighted)
+            if pair in new._counts:
+                msg = (
+                    f"from_dict(): counts[{i}] repeats the pair (label, "
+                    f"prediction) = {short_repr(pair)}; to_dict() lists each "
+                    "pair once"
+                )
+                raise InvalidParameterError(msg)
+            new._counts[pair] = count
+            if residual:
+                new._residuals[pair] = residual
         if check_distinct_labels({v for pair in new._counts for v in pair}):
             msg = "from_dict(): a label or prediction is None or NaN"
-            raise ValueError(msg)
-        new._weighted = bool(data.get("weighted", False))
+            raise InvalidParameterError(msg)
+        new._weighted = weighted
         return new
 
 
-def _count_value(value: object) -> tuple[int | float, tuple[float, ...]]:
-    """A JSON count: a number, or the list of floats of an exact expansion."""
+def _entry(
+    entry: object, i: int, *, weighted: bool
+) -> tuple[Pair, int | float, tuple[float, ...]]:
+    """One ``[label, prediction, count]`` of :meth:`ConfusionCounts.to_dict`."""
+    if not isinstance(entry, list | tuple) or len(entry) != 3:
+        msg = (
+            f"from_dict(): counts[{i}] must be [label, prediction, count], "
+            f"got {short_repr(entry)}"
+        )
+        raise InvalidParameterError(msg)
+    label, prediction, value = entry
+    pair = (_hashable(label), _hashable(prediction))
+    try:
+        hash(pair)
+    except TypeError:
+        msg = (
+            f"from_dict(): counts[{i}] has a label or prediction that cannot "
+            f"be a class (unhashable): {short_repr(entry)}"
+        )
+        raise InvalidParameterError(msg) from None
+    count, residual = _count_value(value, i, weighted=weighted)
+    return pair, count, residual
+
+
+def _count_value(
+    value: object, i: int, *, weighted: bool
+) -> tuple[int | float, tuple[float, ...]]:
+    """A JSON count: a number, or (weighted) the list of floats of an expansion."""
     parts: list[Any] = value if isinstance(value, list) else [value]
-    if not parts or not all(type(p) in (int, float) for p in parts):
-        raise ValueError
+    kinds = {type(p) for p in parts}
+    if weighted:
+        expected = "a finite number, or a list of finite floats (an exact sum)"
+        ok = (
+            bool(parts)
+            and kinds <= {int, float}
+            and all(map(math.isfinite, parts))
+            and (len(parts) == 1 or kinds == {float})
+        )
+    else:
+        expected = "an int >= 0 (an unweighted state counts samples)"
+        ok = len(parts) == 1 and kinds == {int} and parts[0] >= 0
+    if not ok:
+        msg = (
+            f"from_dict(): the count of counts[{i}] must be {expected}, "
+            f"got {short_repr(value)}"
+        )
+        raise InvalidParameterError(msg)
     if len(parts) == 1:
         return parts[0], ()
-    exact = exact_sum([float(p) for p in parts])
+    exact = exact_sum(parts)
     return exact[0], exact[1:]
 
 

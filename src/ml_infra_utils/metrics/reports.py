@@ -20,13 +20,17 @@ from ml_infra_utils._sequences import as_reals
 from ._scoring import ZeroDivision
 from .counts import ConfusionCounts
 
-__all__ = ["classification_report", "confusion_matrix", "counts_of"]
+__all__ = ["classification_report", "confusion_matrix"]
 
 
 def counts_of(
     predictions: object, labels: object, sample_weight: object
 ) -> ConfusionCounts:
-    """The counts of one call of a metric function (all-zero weights refused)."""
+    """The counts of one call of a metric function (all-zero weights refused).
+
+    Private to the subpackage (not in ``__all__``): the functions of
+    :mod:`.classification` and this module share it.
+    """
     if sample_weight is not None:
         weights = as_reals(sample_weight, name="sample_weight")
         if weights and not any(weights):
@@ -54,6 +58,9 @@ def confusion_matrix(
         labels: True classes, as many as *predictions*.
         classes: The classes and their order (rows and columns); pairs with
             another class are left out. By default all classes seen, sorted.
+            When none of them occurs in the labels the result is all zeros
+            (scikit-learn raises instead: a deliberate difference, so that a
+            batch missing some classes still gives a mergeable matrix).
         normalize: ``"true"`` divides each row by its sum, ``"pred"`` each
             column, ``"all"`` everything by the total; a zero sum gives zeros.
         sample_weight: Optional weight per sample.
@@ -108,6 +115,12 @@ def classification_report(
 
     Returns:
         The report as a ``str``, or a ``dict`` with ``output_dict=True``.
+
+    Raises:
+        LengthMismatchError, MissingValueError: As :func:`accuracy`.
+        InvalidParameterError: An invalid ``digits``, ``zero_division``,
+            ``classes`` or ``target_names`` value.
+        InputTypeError: An option of the wrong type (``output_dict="no"``).
 
     Examples:
         >>> print(classification_report(["a", "b", "b"], ["a", "a", "b"]))

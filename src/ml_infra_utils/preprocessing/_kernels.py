@@ -15,31 +15,37 @@ import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from operator import countOf
-from typing import NoReturn
 
 from ml_infra_utils._errors import (
     InfiniteValueError,
     InputTypeError,
     InvalidParameterError,
 )
+from ml_infra_utils._repr import int_digits, short_repr
 
 __all__ = [
+    "FLOAT_MAX",
     "all_floats",
+    "as_float",
+    "beyond_float_error",
     "check_ddof",
     "check_feature_range",
-    "check_flag",
+    "float_extremes",
     "lerp_values",
     "linear_percentile",
     "moments",
     "order_statistics",
     "percentile_ranks",
-    "raise_beyond_float",
+    "reject_beyond_float",
     "scale_by_power_of_two",
     "two_sum",
     "unit_scale",
 ]
 
-_MAX = sys.float_info.max
+FLOAT_MAX = sys.float_info.max
+# A METH_NOARGS method of float: mapping it over the values is a C-level type
+# check (TypeError for anything but a float) that costs less than a separate pass.
+as_float = float.conjugate
 _DIST_LO = 2.0**-450  # math.dist results whose square cannot under- or overflow
 _DIST_HI = 2.0**450
 _SORT_BELOW = 1024  # up to this size a full sort beats selection
@@ -55,22 +61,59 @@ def all_floats(values: Sequence[object]) -> bool:
     return countOf(map(type, values), float) == len(values)
 
 
-def raise_beyond_float(values: Sequence[float | int], name: str, what: str) -> NoReturn:
-    """Raise for the first value that is infinite or too large for a float.
+def float_extremes(values: Sequence[object]) -> tuple[float, float, float] | None:
+    """``(min, max, sum)`` at C speed when every value is a ``float``, else ``None``.
+
+    The fast path of the functions that need the extremes: one ``min``, one
+    ``max`` whose ``float.conjugate`` map raises ``TypeError`` for anything but a
+    float, and one ``sum`` (NaN when a value is NaN or ``inf`` meets ``-inf``,
+    ``inf`` when it overflows; callers decide what that means for them).
+
+    Examples:
+        >>> float_extremes([2.0, 1.0, 4.0]), float_extremes([2.0, 1])
+        ((1.0, 4.0, 7.0), None)
+    """
+    try:
+        lo = min(values)  # type: ignore[type-var]
+        hi = max(map(as_float, values))  # type: ignore[arg-type]
+        total = sum(values)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return lo, hi, total  # type: ignore[return-value]
+
+
+def beyond_float_error(value: float | int, where: str, what: str) -> InfiniteValueError:
+    """The error for *value* at *where* (``"data[3]"``): infinite, or an int too big.
+
+    The digits of a huge int are counted without ``str()``, which refuses ints
+    longer than 4300 digits.
+
+    Examples:
+        >>> str(beyond_float_error(10**5000, "data[0]", "normalize"))
+        'data[0] is an int too large for a float (5001 digits)'
+    """
+    if isinstance(value, float):
+        msg = f"{where} is {value}; {what} needs finite values"
+    else:
+        msg = f"{where} is an int too large for a float ({int_digits(value)} digits)"
+    return InfiniteValueError(msg)
+
+
+def reject_beyond_float(
+    values: Sequence[float | int], name: str, what: str, *, allow_inf: bool = False
+) -> None:
+    """Raise for the first value that is infinite or an int too large for a float.
+
+    With *allow_inf*, ``inf`` and ``-inf`` pass and only huge ints raise.
 
     Raises:
-        InfiniteValueError: Always, naming the first such position.
+        InfiniteValueError: Naming the first such position.
     """
     for i, value in enumerate(values):
-        if not -_MAX <= value <= _MAX:
-            if isinstance(value, float):
-                msg = f"{name}[{i}] is {value}; {what} needs finite values"
-            else:
-                digits = len(str(abs(value)))
-                msg = f"{name}[{i}] is an int too large for a float ({digits} digits)"
-            raise InfiniteValueError(msg)
-    msg = f"{name} holds a value too large for a float"  # pragma: no cover
-    raise InfiniteValueError(msg)  # pragma: no cover
+        if not -FLOAT_MAX <= value <= FLOAT_MAX and not (
+            allow_inf and isinstance(value, float)
+        ):
+            raise beyond_float_error(value, f"{name}[{i}]", what)
 
 
 def moments(
@@ -108,7 +151,7 @@ def moments(
         k = (sum(values) if total is None else total) / n
     except OverflowError:  # only ints get here: their exact sum / n overflows
         k = math.inf
-    if not -_MAX <= k <= _MAX:
+    if not -FLOAT_MAX <= k <= FLOAT_MAX:
         return _rescaled_moments(values, math.frexp(max(map(abs, values)))[1])
     da = math.dist(values, (k,) * n)
     if da == 0.0:
@@ -330,27 +373,28 @@ def check_feature_range(feature_range: object) -> tuple[float, float]:
         isinstance(v, numbers.Real) and not isinstance(v, bool) for v in pair
     ):
         msg = (
-            f"feature_range must be a pair (min, max) of numbers, got {feature_range!r}"
+            "feature_range must be a pair (min, max) of numbers, "
+            f"got {short_repr(feature_range)}"
         )
         raise InputTypeError(msg)
     low, high = float(pair[0]), float(pair[1])
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        msg = f"feature_range must be finite with min < max, got {pair!r}"
+        msg = f"feature_range must be finite with min < max, got {short_repr(pair)}"
         raise InvalidParameterError(msg)
     return low, high
 
 
 def check_ddof(ddof: object) -> int:
-    """Validate delta degrees of freedom: an ``int >= 0``."""
-    if isinstance(ddof, bool) or not isinstance(ddof, int) or ddof < 0:
-        msg = f"ddof must be an int >= 0, got {ddof!r}"
-        raise InvalidParameterError(msg)
-    return ddof
+    """Validate delta degrees of freedom: an integer ``>= 0`` (numpy ints too).
 
-
-def check_flag(name: str, flag: object) -> bool:
-    """Validate a boolean option."""
-    if not isinstance(flag, bool):
-        msg = f"{name} must be True or False, got {flag!r}"
+    Raises:
+        InputTypeError: For a non-integer (``bool`` included).
+        InvalidParameterError: For a negative integer.
+    """
+    if isinstance(ddof, bool) or not isinstance(ddof, numbers.Integral):
+        msg = f"ddof must be an int >= 0, got {short_repr(ddof)}"
         raise InputTypeError(msg)
-    return flag
+    if ddof < 0:
+        msg = f"ddof must be an int >= 0, got {ddof}"
+        raise InvalidParameterError(msg)
+    return int(ddof)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 from collections.abc import Iterable
 
 from ml_infra_utils._errors import (
@@ -25,18 +24,21 @@ from ml_infra_utils._errors import (
     InputTypeError,
     InvalidParameterError,
 )
+from ml_infra_utils._repr import short_repr
 from ml_infra_utils._sequences import as_reals, to_list
 
 from ._kernels import (
+    FLOAT_MAX,
     all_floats,
     check_ddof,
     check_feature_range,
+    float_extremes,
     lerp_values,
     linear_percentile,
     moments,
     order_statistics,
     percentile_ranks,
-    raise_beyond_float,
+    reject_beyond_float,
     scale_by_power_of_two,
     unit_scale,
 )
@@ -49,11 +51,6 @@ __all__ = [
     "normalize",
     "standardize",
 ]
-
-_MAX = sys.float_info.max
-# A METH_NOARGS method of float: mapping it over the values is a C-level type
-# check (TypeError for anything but a float) that costs less than a separate pass.
-_as_float = float.conjugate
 
 
 def normalize(
@@ -97,21 +94,17 @@ def normalize(
     if not values:
         msg = "Cannot normalize empty data"
         raise EmptyInputError(msg)
-    try:
-        lo = min(values)
-        hi = max(map(_as_float, values))
-        total = sum(values)
-        # False for NaN, inf, a sum that overflows, and float subclasses with
-        # their own arithmetic (numpy scalars), which take the converting path.
-        fast = type(total) is float and total - total == 0.0
-    except TypeError:
-        fast = False
-    if not fast:
+    extremes = float_extremes(values)
+    # Not fast for NaN, inf, a sum that overflows, and float subclasses with
+    # their own arithmetic (numpy scalars), which take the converting path.
+    if extremes is not None and type(t := extremes[2]) is float and t - t == 0.0:
+        lo, hi = extremes[0], extremes[1]
+    else:
         values = as_reals(values, name="data")
         lo = min(values)
         hi = max(values)
-        if not (lo >= -_MAX and hi <= _MAX):
-            raise_beyond_float(values, "data", "normalize")
+        if not (lo >= -FLOAT_MAX and hi <= FLOAT_MAX):
+            reject_beyond_float(values, "data", "normalize")
     if lo == hi:
         msg = "All values are identical, cannot normalize"
         raise ConstantInputError(msg)
@@ -165,13 +158,12 @@ def standardize(data: Iterable[float], *, ddof: int = 0) -> list[float]:
         total = sum(values)
         if total - total != 0.0:  # NaN, inf, or a sum that overflowed
             as_reals(values, name="data")  # raises for NaN
-            if any(map(math.isinf, values)):
-                raise_beyond_float(values, "data", "standardize")
+            reject_beyond_float(values, "data", "standardize")
             total = None
     else:
         values = as_reals(values, name="data")
-        if not (min(values) >= -_MAX and max(values) <= _MAX):
-            raise_beyond_float(values, "data", "standardize")
+        if not (min(values) >= -FLOAT_MAX and max(values) <= FLOAT_MAX):
+            reject_beyond_float(values, "data", "standardize")
     values_t = tuple(values)  # math.dist reads a tuple without copying it
     if n <= ddof:
         msg = f"standardize with ddof={ddof} needs more than {ddof} values, got {n}"
@@ -241,7 +233,7 @@ def clip_outliers(
     if lower > upper:
         msg = (
             "lower_percentile must not exceed upper_percentile, got "
-            f"{lower_percentile!r} > {upper_percentile!r}"
+            f"{short_repr(lower_percentile)} > {short_repr(upper_percentile)}"
         )
         raise InvalidParameterError(msg)
     values = to_list(data, name="data")
@@ -256,8 +248,9 @@ def clip_outliers(
             as_reals(values, name="data")  # raises for NaN (inf + -inf is fine)
     else:
         values = as_reals(values, name="data")
-        if not (min(values) >= -_MAX and max(values) <= _MAX):
-            _reject_huge_ints(values)
+        if not (min(values) >= -FLOAT_MAX and max(values) <= FLOAT_MAX):
+            # inf is a value clip_outliers handles; an int beyond floats is not.
+            reject_beyond_float(values, "data", "clip_outliers", allow_inf=True)
     stats = order_statistics(
         values, percentile_ranks(lower, n) + percentile_ranks(upper, n)
     )
@@ -270,19 +263,12 @@ def clip_outliers(
     return [hi if x > hi else lo if x < lo else float(x) for x in values]
 
 
-def _reject_huge_ints(values: list[float | int]) -> None:
-    # inf is a value clip_outliers handles; an int beyond the float range is not.
-    huge = [v for v in values if type(v) is int and not -_MAX <= v <= _MAX]
-    if huge:
-        raise_beyond_float(huge, "data", "clip_outliers")
-
-
 def _check_percentile(q: object, name: str) -> float:
     if isinstance(q, bool) or not isinstance(q, numbers.Real):
-        msg = f"{name} must be a number in [0, 100], got {q!r}"
+        msg = f"{name} must be a number in [0, 100], got {short_repr(q)}"
         raise InputTypeError(msg)
     value = float(q)
     if not 0.0 <= value <= 100.0:
-        msg = f"{name} must be in [0, 100], got {q!r}"
+        msg = f"{name} must be in [0, 100], got {short_repr(q)}"
         raise InvalidParameterError(msg)
     return value

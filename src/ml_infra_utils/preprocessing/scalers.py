@@ -21,7 +21,6 @@ A scaler is not safe to *fit* from several threads at once; once fitted,
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Self, overload
 
@@ -33,12 +32,14 @@ from ml_infra_utils._errors import (
     NotFittedError,
     ShapeError,
 )
-from ml_infra_utils._sequences import as_real_columns
+from ml_infra_utils._repr import short_repr
+from ml_infra_utils._sequences import as_real_columns, check_flag
 
 from ._kernels import (
+    FLOAT_MAX,
+    beyond_float_error,
     check_ddof,
     check_feature_range,
-    check_flag,
     lerp_values,
     moments,
     two_sum,
@@ -48,7 +49,6 @@ from ._kernels import (
 __all__ = ["MinMaxScaler", "StandardScaler"]
 
 _FORMAT_VERSION = 1
-_MAX = sys.float_info.max
 
 
 class _Scaler:
@@ -66,11 +66,11 @@ class _Scaler:
 
         Raises:
             EmptyInputError: For empty data.
+            InvalidParameterError: For a ``StandardScaler`` with ``ddof`` at
+                least the number of samples (no degrees of freedom left).
         """
         columns, _ = self._columns(data)
-        if not columns:
-            msg = f"Cannot fit a {type(self).__name__} on empty data"
-            raise EmptyInputError(msg)
+        self._check_fit_size(columns)
         self._learn(columns, fresh=True)
         return self
 
@@ -85,6 +85,12 @@ class _Scaler:
         if columns:
             self._learn(columns, fresh=False)
         return self
+
+    def _check_fit_size(self, columns: list[list[float | int]]) -> None:
+        """Refuse a whole-data fit on too little data (before any state changes)."""
+        if not columns:
+            msg = f"Cannot fit a {type(self).__name__} on empty data"
+            raise EmptyInputError(msg)
 
     def _learn(self, columns: list[list[float | int]], *, fresh: bool) -> None:
         # _merge computes the new state completely before it stores any of it,
@@ -123,9 +129,7 @@ class _Scaler:
     ) -> list[float] | list[list[float]]:
         """``fit(data)`` then ``transform(data)``, checking the input only once."""
         columns, two_d = self._columns(data)
-        if not columns:
-            msg = f"Cannot fit a {type(self).__name__} on empty data"
-            raise EmptyInputError(msg)
+        self._check_fit_size(columns)
         self._learn(columns, fresh=True)
         return self._shape(self._apply(columns, inverse=False), two_d)
 
@@ -154,7 +158,11 @@ class _Scaler:
         if not columns:
             return []
         self._check_width(len(columns))
-        return [self._scale_column(j, c, inverse) for j, c in enumerate(columns)]
+        # Per-feature constants are computed once per call, not once per column.
+        prepared = self._prepare()
+        return [
+            self._scale_column(j, c, inverse, prepared) for j, c in enumerate(columns)
+        ]
 
     @staticmethod
     def _shape(
@@ -184,13 +192,15 @@ class _Scaler:
         """The scaler's parameters and fitted state as JSON-serialisable data.
 
         ``from_dict(to_dict())`` gives a scaler that transforms bit for bit as
-        this one does and keeps merging chunks exactly.
+        this one does and keeps merging chunks exactly. The envelope is the
+        one of every saved object of the package (``ConfusionCounts`` too):
+        ``"format"`` (``"ml_infra_utils.<class name>"``) and ``"version"``.
         """
         state = None
         if self._n_samples:
             state = {"n_samples_seen": self._n_samples, **self._state()}
         return {
-            "type": type(self).__name__,
+            "format": _format_of(type(self)),
             "version": _FORMAT_VERSION,
             "params": self._params(),
             "state": state,
@@ -208,20 +218,30 @@ class _Scaler:
         if not isinstance(saved, Mapping):
             msg = f"from_dict needs a dict from to_dict(), got {type(saved).__name__}"
             raise InputTypeError(msg)
-        keys = {"type", "version", "params", "state"}
-        if set(data) != keys or data["type"] != cls.__name__:
+        keys = {"format", "version", "params", "state"}
+        # {"type": "<class name>", ...} is how the first development versions
+        # saved a scaler; it still loads.
+        legacy = {"type", "version", "params", "state"}
+        if not (
+            (set(data) == keys and data["format"] == _format_of(cls))
+            or (set(data) == legacy and data["type"] == cls.__name__)
+        ):
             msg = (
                 f"not a saved {cls.__name__}: expected the keys {sorted(keys)} "
-                f"with type {cls.__name__!r}, got {dict(data)!r}"
+                f"with format {_format_of(cls)!r}, got {short_repr(dict(data))}"
             )
             raise InvalidParameterError(msg)
-        if data["version"] != _FORMAT_VERSION:
-            msg = f"unsupported {cls.__name__} format version {data['version']!r}"
+        if type(data["version"]) is not int or data["version"] != _FORMAT_VERSION:
+            version = short_repr(data["version"])
+            msg = f"unsupported {cls.__name__} format version {version}"
             raise InvalidParameterError(msg)
         params = data["params"]
         expected = set(cls()._params())
         if not isinstance(params, Mapping) or set(params) != expected:
-            msg = f"params must be a dict with the keys {sorted(expected)}: {params!r}"
+            msg = (
+                f"params must be a dict with the keys {sorted(expected)}: "
+                f"{short_repr(params)}"
+            )
             raise InvalidParameterError(msg)
         scaler = cls(**dict(params))
         state = data["state"]
@@ -233,17 +253,21 @@ class _Scaler:
         expected = {"n_samples_seen", *self._state_keys}
         if not isinstance(state, Mapping) or set(state) != expected:
             msg = (
-                f"state must be a dict with the keys {sorted(expected)}, got {state!r}"
+                f"state must be a dict with the keys {sorted(expected)}, "
+                f"got {short_repr(state)}"
             )
             raise InvalidParameterError(msg)
         n = state["n_samples_seen"]
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            msg = f"n_samples_seen must be an int >= 1, got {n!r}"
+            msg = f"n_samples_seen must be an int >= 1, got {short_repr(n)}"
             raise InvalidParameterError(msg)
         lists = {key: _float_list(key, state[key]) for key in self._state_keys}
         widths = {len(v) for v in lists.values()}
         if len(widths) != 1 or 0 in widths:
-            msg = f"the state lists must be non-empty and of one length, got {state!r}"
+            msg = (
+                "the state lists must be non-empty and of one length, "
+                f"got {short_repr(state)}"
+            )
             raise InvalidParameterError(msg)
         self._set_state(lists)
         self._n_samples = n
@@ -261,7 +285,7 @@ class _Scaler:
             except OverflowError:  # an int too large for a float among floats
                 total = math.inf
             if total - total != 0 or (
-                type(total) is int and max(map(abs, column)) > _MAX
+                type(total) is int and max(map(abs, column)) > FLOAT_MAX
             ):
                 bad.append(j)
         if bad:
@@ -287,8 +311,12 @@ class _Scaler:
     def _merge(self, columns: list[list[float | int]], seen: int) -> None:
         raise NotImplementedError  # pragma: no cover
 
+    def _prepare(self) -> list[float]:
+        """What :meth:`_scale_column` needs of every feature, computed once."""
+        return []
+
     def _scale_column(
-        self, j: int, column: list[float | int], inverse: bool
+        self, j: int, column: list[float | int], inverse: bool, prepared: list[float]
     ) -> list[float]:
         raise NotImplementedError  # pragma: no cover
 
@@ -306,6 +334,10 @@ class _Scaler:
         return f"{type(self).__name__}({args})"
 
 
+def _format_of(cls: type) -> str:
+    return f"ml_infra_utils.{cls.__name__}"
+
+
 def _reject_infinite(
     columns: list[list[float | int]], bad: list[int], two_d: bool, what: str
 ) -> None:
@@ -313,23 +345,20 @@ def _reject_infinite(
     for i in range(len(columns[0])):
         for j in bad:
             value = columns[j][i]
-            if not -_MAX <= value <= _MAX:
+            if not -FLOAT_MAX <= value <= FLOAT_MAX:
                 where = f"data[{i}][{j}]" if two_d else f"data[{i}]"
-                if isinstance(value, float):
-                    msg = f"{where} is {value}; {what} needs finite values"
-                else:
-                    digits = len(str(abs(value)))
-                    msg = f"{where} is an int too large for a float ({digits} digits)"
-                raise InfiniteValueError(msg)
+                raise beyond_float_error(value, where, what)
     # A sum that overflowed, or met inf + -inf, with every value finite is fine.
 
 
 def _float_list(key: str, value: object) -> list[float]:
     if not isinstance(value, list | tuple) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and -_MAX <= v <= _MAX
+        isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and -FLOAT_MAX <= v <= FLOAT_MAX
         for v in value
     ):
-        msg = f"{key} must be a list of finite numbers, got {value!r}"
+        msg = f"{key} must be a list of finite numbers, got {short_repr(value)}"
         raise InvalidParameterError(msg)
     return [float(v) for v in value]
 
@@ -388,7 +417,11 @@ class MinMaxScaler(_Scaler):
         self._max = highs
 
     def _scale_column(
-        self, j: int, column: list[float | int], inverse: bool
+        self,
+        j: int,
+        column: list[float | int],
+        inverse: bool,
+        prepared: list[float],  # noqa: ARG002 - MinMaxScaler needs none
     ) -> list[float]:
         lo, hi = self._min[j], self._max[j]
         low, high = self.feature_range
@@ -396,7 +429,7 @@ class MinMaxScaler(_Scaler):
         if inverse:
             ts = column if unit else [(y - low) / (high - low) for y in column]
             if lo == hi:
-                return [lo + t for t in ts]
+                return [float(lo + t) for t in ts]  # floats, as every transform
             return lerp_values([float(t) for t in ts], float(lo), float(hi))
         # A constant feature gets a unit range, as in scikit-learn.
         ts = [float(x - lo) for x in column] if lo == hi else unit_scale(column, lo, hi)
@@ -430,9 +463,9 @@ class MinMaxScaler(_Scaler):
 
         Examples:
             >>> MinMaxScaler().fit([1, 3]).to_dict()
-            {'type': 'MinMaxScaler', 'version': 1, 'params': {'feature_range': \
-[0.0, 1.0], 'clip': False}, 'state': {'n_samples_seen': 2, 'data_min': [1.0], \
-'data_max': [3.0]}}
+            {'format': 'ml_infra_utils.MinMaxScaler', 'version': 1, 'params': \
+{'feature_range': [0.0, 1.0], 'clip': False}, 'state': {'n_samples_seen': 2, \
+'data_min': [1.0], 'data_max': [3.0]}}
         """
         result = super().to_dict()
         result["params"]["feature_range"] = list(self.feature_range)
@@ -547,10 +580,23 @@ class StandardScaler(_Scaler):
             raise InvalidParameterError(msg)
         return [r / math.sqrt(n) if r else 1.0 for r in self._root]
 
+    def _check_fit_size(self, columns: list[list[float | int]]) -> None:
+        super()._check_fit_size(columns)
+        n = len(columns[0])
+        if n <= self.ddof:
+            msg = (
+                f"StandardScaler(ddof={self.ddof}) needs more than {self.ddof} "
+                f"samples to fit, got {n}"
+            )
+            raise InvalidParameterError(msg)
+
+    def _prepare(self) -> list[float]:
+        return self._scales() if self.with_std else []
+
     def _scale_column(
-        self, j: int, column: list[float | int], inverse: bool
+        self, j: int, column: list[float | int], inverse: bool, prepared: list[float]
     ) -> list[float]:
-        s = self._scales()[j] if self.with_std else 1.0
+        s = prepared[j] if self.with_std else 1.0
         inv = 1.0 / s  # as in standardize: within an ulp of dividing, and faster
         k, rel = self._shift[j], self._rel[j]
         m = k + rel

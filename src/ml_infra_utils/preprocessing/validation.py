@@ -20,7 +20,6 @@ import numbers
 import types
 import typing
 from collections.abc import Iterable
-from decimal import Decimal
 from itertools import compress
 from operator import countOf
 
@@ -29,9 +28,10 @@ from ml_infra_utils._errors import (
     InvalidParameterError,
     OutOfRangeError,
 )
-from ml_infra_utils._sequences import as_reals, to_list
+from ml_infra_utils._repr import short_repr
+from ml_infra_utils._sequences import as_reals, check_flag, is_missing, to_list
 
-from ._kernels import check_flag
+from ._kernels import float_extremes
 
 __all__ = ["check_data_types", "check_missing_values", "validate_range"]
 
@@ -39,11 +39,16 @@ __all__ = ["check_data_types", "check_missing_values", "validate_range"]
 _SIMPLE = frozenset({float, int, bool, str, bytes, type(None)})
 # Number types that bool subclasses but that do not "ask for" bool.
 _NUMBER_TYPES = frozenset(
-    {int, numbers.Number, numbers.Complex, numbers.Real, numbers.Integral}
+    {
+        int,
+        numbers.Number,
+        numbers.Complex,
+        numbers.Real,
+        numbers.Rational,
+        numbers.Integral,
+    }
 )
 _SHOWN = 5  # how many offending values an error message lists
-# A METH_NOARGS method of float: a C-level type check inside max().
-_as_float = float.conjugate
 
 
 def check_missing_values(data: Iterable[object]) -> list[int]:
@@ -51,8 +56,9 @@ def check_missing_values(data: Iterable[object]) -> list[int]:
 
     NaN is recognised as a ``float``, ``Decimal`` (quiet or signalling),
     ``complex`` or numpy scalar, and any other object that is unequal to itself
-    (pandas ``NA`` and ``NaT`` included). Strings such as ``"nan"`` or ``""``
-    are values, not missing. Runs at C speed for plain float data.
+    (pandas ``NA`` and ``NaT`` included): the same rule by which every other
+    function of the package refuses missing values. Strings such as ``"nan"``
+    or ``""`` are values, not missing. Runs at C speed for plain float data.
 
     Args:
         data: A flat finite iterable of values of any type.
@@ -92,32 +98,13 @@ def check_missing_values(data: Iterable[object]) -> list[int]:
 
 
 def _is_missing(value: object, i: int) -> bool:
-    if value is None:
-        return True
     if isinstance(value, list | tuple):
         msg = (
             f"data[{i}] is a {type(value).__name__}; check_missing_values takes a "
             "flat sequence of values (check 2-D data row by row or column by column)"
         )
         raise InputTypeError(msg)
-    if isinstance(value, Decimal):
-        return value.is_nan()  # also a signalling NaN, which != would raise on
-    try:
-        unequal: object = value != value
-    except Exception:  # an object that cannot even compare is a value
-        return False
-    return _truth(unequal, value)
-
-
-def _truth(unequal: object, value: object) -> bool:
-    if unequal is True or unequal is False:
-        return unequal
-    if unequal is value:  # pandas.NA: comparisons return NA itself
-        return True
-    try:
-        return bool(unequal)  # numpy.bool_
-    except Exception:  # e.g. an array element compares element-wise: a value
-        return False
+    return is_missing(value)
 
 
 def validate_range(
@@ -156,20 +143,22 @@ def validate_range(
     low = _check_bound(min_value, "min_value")
     high = _check_bound(max_value, "max_value")
     if low > high:
-        msg = f"min_value must not exceed max_value, got {min_value!r} > {max_value!r}"
+        msg = (
+            "min_value must not exceed max_value, got "
+            f"{short_repr(min_value)} > {short_repr(max_value)}"
+        )
         raise InvalidParameterError(msg)
     check_flag("inclusive", inclusive)
     values = to_list(data, name="data")
     if not values:
         return
-    try:
-        lo = min(values)
-        hi = max(map(_as_float, values))  # TypeError unless every value is a float
-        total = sum(values)
-        fast = total == total or not any(map(math.isnan, values))
-    except TypeError:
-        fast = False
-    if not fast:
+    extremes = float_extremes(values)
+    # A NaN sum is a NaN value, or only inf meeting -inf (which is fine here).
+    if extremes is not None and (
+        (t := extremes[2]) == t or not any(map(math.isnan, values))
+    ):
+        lo, hi = extremes[0], extremes[1]
+    else:
         values = as_reals(values, name="data")
         lo = min(values)
         hi = max(values)
@@ -182,13 +171,15 @@ def validate_range(
             return
         positions = [i for i, x in enumerate(values) if not low < x < high]
     opening, closing = ("[", "]") if inclusive else ("(", ")")
-    lower = "-inf" if min_value is None else repr(min_value)
-    upper = "inf" if max_value is None else repr(max_value)
+    lower = "-inf" if min_value is None else short_repr(min_value)
+    upper = "inf" if max_value is None else short_repr(max_value)
     if min_value is None:
         opening = "("
     if max_value is None:
         closing = ")"
-    shown = ", ".join(f"data[{i}] = {values[i]!r}" for i in positions[:_SHOWN])
+    shown = ", ".join(
+        f"data[{i}] = {short_repr(values[i])}" for i in positions[:_SHOWN]
+    )
     more = ", ..." if len(positions) > _SHOWN else ""
     msg = (
         f"{len(positions)} of {len(values)} values in data are outside "
@@ -201,7 +192,7 @@ def _check_bound(bound: object, name: str) -> float:
     if bound is None:
         return -math.inf if name == "min_value" else math.inf
     if isinstance(bound, bool) or not isinstance(bound, numbers.Real):
-        msg = f"{name} must be a real number or None, got {bound!r}"
+        msg = f"{name} must be a real number or None, got {short_repr(bound)}"
         raise InputTypeError(msg)
     if bound != bound:
         msg = f"{name} must not be NaN"
@@ -273,7 +264,10 @@ def _flatten_types(expected: object) -> tuple[type, ...]:
     try:
         isinstance(None, expected)  # type: ignore[arg-type]
     except TypeError:
-        msg = f"expected must be a type, a tuple of types or None, got {expected!r}"
+        msg = (
+            "expected must be a type, a tuple of types or None, "
+            f"got {short_repr(expected)}"
+        )
         raise InputTypeError(msg) from None
     if isinstance(expected, type):
         return (expected,)
