@@ -415,3 +415,14 @@ def test_each_write_reaches_observers_and_parents(
     assert [r.path for r in above] == [("child", *expected[1])]
     assert above[0].seq == own[0].seq
     assert parent.changes() == above
+
+
+def test_a_shallow_copy_shares_nested_children_a_deep_copy_does_not() -> None:
+    """copy.copy is shallow as for a dict: a shared child reports to both."""
+    original = TrackedDict({"layers": [1]})
+    shallow, deep = copy.copy(original), copy.deepcopy(original)
+    assert shallow["layers"] is original["layers"]
+    original["layers"].append(2)
+    assert summary(shallow) == summary(original) == [("add", ("layers", 1), None, 2)]
+    assert deep["layers"] == [1]
+    assert deep.changes() == []
