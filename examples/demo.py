@@ -60,6 +60,7 @@ def main() -> None:
     structured_logging()
     print("\nexperiment runs:")
     experiment_run()
+    remote_run()
     print("\nchange tracking:")
     change_tracking()
 
@@ -101,6 +102,23 @@ def experiment_run() -> None:
         f"{len(loss)} loss values (last {loss[-1]:.4f}), results {data['results']}"
     )
     print(f"  stored in {run.path}")
+
+
+def remote_run() -> None:
+    """The same kind of run sent to a tracking server (`ml-infra-utils serve`);
+    here one runs in this process on a free port."""
+    from ml_infra_utils.logging.server import TrackingServer
+
+    store = tempfile.mkdtemp(prefix="ml-infra-utils-server-")
+    with TrackingServer(store, port=0, fsync=False) as server:
+        spool = tempfile.mkdtemp(prefix="ml-infra-utils-demo-")
+        with ml_infra_utils.Run("demo", tracking_url=server.url, runs_dir=spool) as run:
+            for step in range(100):
+                run.metric("loss", 1.0 / (step + 1))
+        [info] = ml_infra_utils.list_runs(store)
+    print(
+        f"  sent to {server.url} over HTTP: {info['status']}, stored in {info['path']}"
+    )
 
 
 def change_tracking() -> None:

@@ -20,8 +20,9 @@ can catch either our class or the builtin they already handle::
     ├── NotFittedError(MLInfraError, ValueError, AttributeError)  scaler not fitted
     ├── OutOfRangeError(MLInfraError, ValueError)    values outside validate_range
     ├── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
-    ├── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
     ├── OutputClosedError(MLInfraError, ValueError)  written to after close()
+    ├── TrackingServerError(MLInfraError, RuntimeError)  a server refused, or no answer
+    ├── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
     └── ChangeHistoryError(MLInfraError, LookupError)  undo/revert past the history
 """
 
@@ -49,6 +50,7 @@ __all__ = [
     "RunNotFoundError",
     "RunStateError",
     "ShapeError",
+    "TrackingServerError",
     "UndefinedMetricWarning",
 ]
 
@@ -227,6 +229,46 @@ class OutputClosedError(MLInfraError, ValueError):
     :class:`~ml_infra_utils.StructuredLogger` or a handler reports it on stderr
     as ``logging.Handler.handleError`` does.
     """
+
+
+class TrackingServerError(MLInfraError, RuntimeError):
+    """A tracking server refused a request, or could not be reached in time.
+
+    Kept in :attr:`HttpSink.errors <ml_infra_utils.HttpSink.errors>` (and logged
+    once) when the server answers a batch with a 4xx status other than 408/429;
+    raised by :func:`~ml_infra_utils.send_spooled` when spooled requests cannot
+    be delivered. The message names the request and the server's own error text;
+    it never contains the API key.
+
+    Attributes:
+        status: the HTTP status, or ``None`` when no answer arrived.
+        method: the request method ("POST", "PUT", ...).
+        path: the request path.
+
+    Examples:
+        >>> err = TrackingServerError("refused", status=400, method="POST", path="/x")
+        >>> err.status, str(err)
+        (400, 'refused')
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        rebuild = functools.partial(
+            TrackingServerError, status=self.status, method=self.method, path=self.path
+        )
+        return (rebuild, self.args)
 
 
 class ChangeHistoryError(MLInfraError, LookupError):

@@ -1,14 +1,23 @@
 """The ``ml-infra-utils`` command line (also ``python -m ml_infra_utils``).
 
-Exit codes: 0 success, 1 failure, 2 usage error (argparse's convention).
+Exit codes: 0 success, 1 failure, 2 usage error (argparse's convention). Errors
+go to stderr as one line, ``ml-infra-utils: error: ...``; ``--debug`` shows the
+traceback instead.
+
+Each command is a function ``_add_<name>(subparsers)`` that adds its parser
+and sets ``run=`` to a function taking the parsed arguments and returning the
+exit code; :func:`build_parser` calls them in order.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import traceback
 from typing import TYPE_CHECKING
 
+from ._errors import MLInfraError
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -46,9 +55,101 @@ def build_parser() -> argparse.ArgumentParser:
         action="version",
         version=f"ml-infra-utils {__version__}",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error"
+    )
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND"
+    )
+    _add_serve(commands)
     return parser
 
 
+# ---------------------------------------------------------------- serve
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .logging._protocol import DEFAULT_MAX_BODY
+    from .logging._settings import ENV_API_KEY, ENV_RUNS_DIR
+
+    parser = commands.add_parser(
+        "serve",
+        help="run the tracking server (Tora's protocol) on a local run store",
+        description=(
+            "Serve a local run store over HTTP with the Tora SDK's protocol, so "
+            "Tora clients and ml-infra-utils runs (tracking_url=...) log to it. "
+            "Runs land in RUNS_DIR exactly like local runs. Stops gracefully on "
+            "SIGINT/SIGTERM. Each request is logged to stderr as a JSON line. "
+            "The protocol is in docs/protocol.md."
+        ),
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8787, help="port (default: 8787; 0: any free)"
+    )
+    parser.add_argument(
+        "--runs-dir",
+        default=None,
+        help=f"the run store (default: ${ENV_RUNS_DIR} or ./runs)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help=(
+            f"require this key in the x-api-key header (default: ${ENV_API_KEY}; "
+            "the variable keeps the key out of the process list)"
+        ),
+    )
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY})",
+    )
+    parser.add_argument(
+        "--log-file", default=None, help="append the request log here, not to stderr"
+    )
+    parser.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="do not fsync (faster; a power cut may lose the last writes)",
+    )
+    parser.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .logging import AppendFileHandler, JsonFormatter
+    from .logging._settings import ENV_API_KEY, env_str
+    from .logging.server import serve
+
+    handler: logging.Handler
+    if args.log_file is not None:
+        handler = AppendFileHandler(args.log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("ml_infra_utils")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if args.debug else logging.INFO)
+    logger.propagate = False
+    try:
+        serve(
+            args.runs_dir,
+            host=args.host,
+            port=args.port,
+            api_key=args.api_key or env_str(ENV_API_KEY, None),
+            max_body=args.max_body,
+            fsync=not args.no_fsync,
+        )
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    return 0
+
+
+# ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
 
@@ -60,6 +161,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         The process exit code.
     """
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help(sys.stdout)
-    return 0
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help(sys.stdout)
+        return 0
+    try:
+        code: int = run(args)
+    except KeyboardInterrupt:
+        return 130
+    except (MLInfraError, OSError, ValueError) as exc:
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        print(f"ml-infra-utils: error: {_message(exc)}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

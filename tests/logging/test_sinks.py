@@ -319,3 +319,27 @@ def test_memory_sink_keeps_everything() -> None:
     assert sink.info["status"] == "finished"
     assert sink.closed
     assert repr(sink) == "MemorySink(batches=2, closed=True)"
+
+
+def test_continuing_a_run_cuts_a_torn_last_line(tmp_path: Path) -> None:
+    """A write cut short by a kill leaves a partial line; reopening removes it
+    so the next batch is not glued to it (every later record stays readable)."""
+    first = RunStoreSink(tmp_path, fsync=False)
+    first.open(info())
+    first.write(RecordBatch("r1", 0, ["a", 1, 0, 5, "a", 2, 1, 5]))
+    first.close()
+    assert first.path is not None
+    metrics = first.path / "metrics.jsonl"
+    metrics.write_bytes(metrics.read_bytes() + b'{"name":"a","val')
+    again = RunStoreSink(tmp_path, fsync=False)
+    again.open(info())
+    again.write(RecordBatch("r1", 2, ["a", 3, 2, 5]))
+    again.close()
+    assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [
+        0,
+        1,
+        2,
+    ]
+    metrics.write_bytes(b'{"name":"a","val')  # nothing but a torn line
+    RunStoreSink(tmp_path, fsync=False).open(info())
+    assert metrics.read_bytes() == b""

@@ -68,12 +68,29 @@ class TestLinearPercentile:
         """The percentile of finite data is numpy's, to the last bit."""
         n = len(values)
         ordered = sorted(values)
-        at = {r: ordered[r] for r in k.percentile_ranks(q, n)}
+        ranks = k.percentile_ranks(q, n)
+        at = {r: ordered[r] for r in ranks}
+        result = k.linear_percentile(q, n, at)
+        if len(ranks) == 2 and math.isinf(at[ranks[1]] - at[ranks[0]]):
+            # numpy's difference of the neighbours overflows (it answers inf or
+            # NaN); ours interpolates at half scale: compare with exact arithmetic.
+            a, b = Fraction(at[ranks[0]]), Fraction(at[ranks[1]])
+            g = Fraction((n - 1) * (q / 100)) - ranks[0]
+            assert result == pytest.approx(float(a + (b - a) * g), rel=1e-12)
+            return
         with np.errstate(all="ignore"):
             expected = float(np.percentile(np.asarray(values), q))
-        assert k.linear_percentile(q, n, at) == expected or (
-            math.isnan(expected) and not math.isnan(k.linear_percentile(q, n, at))
-        )
+        assert result == expected or (math.isnan(expected) and not math.isnan(result))
+
+    def test_neighbours_further_apart_than_the_largest_float(self) -> None:
+        """Where numpy's arithmetic overflows to NaN or inf, the value is finite."""
+        ordered = [-1e308, 1.7976931348623157e308]
+        at = dict(enumerate(ordered))
+        middle = float((Fraction(ordered[0]) + Fraction(ordered[1])) / 2)
+        assert k.linear_percentile(0.0, 2, at) == -1e308
+        assert k.linear_percentile(50.0, 2, at) == pytest.approx(middle, rel=1e-12)
+        assert math.isfinite(k.linear_percentile(99.0, 2, at))
+        assert k.linear_percentile(100.0, 2, at) == ordered[1]
 
     @pytest.mark.parametrize(
         ("ordered", "q", "expected"),

@@ -36,7 +36,14 @@ from ml_infra_utils.logging.runs import (
     log_result,
     start_run,
 )
-from ml_infra_utils.logging.sinks import MemorySink, RecordBatch, RunStoreSink, Sink
+from ml_infra_utils.logging.sinks import (
+    HttpSink,
+    MemorySink,
+    RecordBatch,
+    RunStoreSink,
+    Sink,
+    send_spooled,
+)
 from ml_infra_utils.logging.structured import (
     AppendFileHandler,
     JsonFormatter,
@@ -55,6 +62,7 @@ __all__ = [
     "CounterObserver",
     "FilteredObserver",
     "HttpExporter",
+    "HttpSink",
     "JsonFormatter",
     "JsonLinesExporter",
     "JsonLogger",
@@ -83,6 +91,7 @@ __all__ = [
     "log_result",
     "observers_from_config",
     "replay",
+    "send_spooled",
     "start_run",
     "to_json_patch",
     "tracking_actor",

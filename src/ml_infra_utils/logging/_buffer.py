@@ -68,6 +68,7 @@ class BufferedRun:
         "_records",
         "_result_buf",
         "_seq",
+        "_shutdown_timeout",
         "_sigterm",
         "_sink",
         "_start_perf",
@@ -83,11 +84,18 @@ class BufferedRun:
     )
 
     def _init_buffer(
-        self, run_id: str, sink: Sink, *, flush_interval: float, max_buffer: int
+        self,
+        run_id: str,
+        sink: Sink,
+        *,
+        flush_interval: float,
+        max_buffer: int,
+        shutdown_timeout: float = 10.0,
     ) -> None:
         self.id: str = run_id
         self._sink = sink
         self._flush_interval = flush_interval
+        self._shutdown_timeout = shutdown_timeout
         # Both in buffer items (4 per record): write synchronously when the
         # buffer is full, wake the writer at an eighth (at most 10,000 records).
         self._max_buffer = 4 * max_buffer
@@ -232,30 +240,58 @@ class BufferedRun:
         self._stop = True
         self._wake.set()
         thread, self._thread = self._thread, None
+        # Bounded: a sink stuck in a write (a hung network file system, a
+        # custom sink) must not hang the end of the program.
+        deadline = time.monotonic() + self._shutdown_timeout
         if thread is not None and thread is not threading.current_thread():
-            thread.join()
-        with self._io:
+            thread.join(self._shutdown_timeout)
+        if not self._io.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            self._abandon(status)
+            return
+        try:
+            self._end_locked(status, error)
+        finally:
+            self._io.release()
+
+    def _abandon(self, status: str) -> None:
+        _log.error(
+            "run %s: the sink %r is still writing after %.3g s; the run is left "
+            "without its last records and its final status (%s)",
+            self.id,
+            self._sink,
+            self._shutdown_timeout,
+            status,
+        )
+        with self._state:
+            self._status = status
+            self.end_time = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        _lifecycle.unregister(self)
+        if self._sigterm:
+            self._sigterm = False
+            _lifecycle.release_sigterm()
+
+    def _end_locked(self, status: str, error: dict[str, str] | None) -> None:
+        try:
+            self._drain()
+            time.sleep(0)  # let a logger that raced with us append its record
+            self._drain()
+        finally:
+            with self._state:
+                self._status = status
+                self._error = error
+                self.end_time = dt.datetime.now(dt.UTC).isoformat(
+                    timespec="microseconds"
+                )
+                self._duration = round(time.perf_counter() - self._start_perf, 6)
+                self._dirty = True
             try:
                 self._drain()
-                time.sleep(0)  # let a logger that raced with us append its record
-                self._drain()
             finally:
-                with self._state:
-                    self._status = status
-                    self._error = error
-                    self.end_time = dt.datetime.now(dt.UTC).isoformat(
-                        timespec="microseconds"
-                    )
-                    self._duration = round(time.perf_counter() - self._start_perf, 6)
-                    self._dirty = True
-                try:
-                    self._drain()
-                finally:
-                    self._sink.close()
-                    _lifecycle.unregister(self)
-                    if self._sigterm:
-                        self._sigterm = False
-                        _lifecycle.release_sigterm()
+                self._sink.close()
+                _lifecycle.unregister(self)
+                if self._sigterm:
+                    self._sigterm = False
+                    _lifecycle.release_sigterm()
 
     # ------------------------------------------------------------------ process hooks
     def _end_at_exit(self) -> None:

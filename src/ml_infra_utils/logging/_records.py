@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ __all__ = [
     "encode_number",
     "format_metric_lines",
     "info_bytes",
+    "quote_json",
     "write_all",
     "write_json_atomic",
 ]
@@ -49,6 +51,8 @@ SCHEMA_VERSION = 1
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _LINE = '{"name":"%s","value":%r,"step":%d,"timestamp":%d}\n'
+_LINE_ID = '{"name":"%s","value":%r,"step":%d,"timestamp":%d,"msg_id":%s}\n'
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but " and \\: no escaping
 _CHUNK = 2048  # records formatted per C call: lets other threads run in between
 
 
@@ -236,19 +240,22 @@ def format_metric_lines(batch: RecordBatch) -> str:
         >>> batch = RecordBatch("r", 7, ["loss", float("inf"), 3, 1500])
         >>> print(format_metric_lines(batch), end="")
         {"name":"loss","value":"Infinity","step":3,"timestamp":1500}
+        >>> batch = RecordBatch("r", 0, ["loss", 0.5, 3, 1500], msg_ids=["a-1"])
+        >>> print(format_metric_lines(batch), end="")
+        {"name":"loss","value":0.5,"step":3,"timestamp":1500,"msg_id":"a-1"}
     """
     flat = batch.metrics
-    if batch.msg_ids is not None:
-        return _format_with_ids(batch)
     # The hot loop of the whole store, done in C: names are validated to need no
     # JSON escaping, and int/float reprs are JSON numbers (except nan and inf,
     # fixed below), so %-formatting is exact and several times faster than json.
-    size = 4 * _CHUNK
-    parts = [
-        _LINE * (len(chunk) // 4) % chunk
-        for chunk in (tuple(flat[i : i + size]) for i in range(0, len(flat), size))
-    ]
-    text = "".join(parts)
+    if batch.msg_ids is not None:
+        text = _format_with_ids(flat, batch.msg_ids)
+    else:
+        size = 4 * _CHUNK
+        text = "".join(
+            _LINE * (len(chunk) // 4) % chunk
+            for chunk in (tuple(flat[i : i + size]) for i in range(0, len(flat), size))
+        )
     try:
         suspicious = not math.isfinite(sum(flat[1::4]))
     except OverflowError:  # an int too large for a float
@@ -262,22 +269,32 @@ def format_metric_lines(batch: RecordBatch) -> str:
     return text
 
 
-def _format_with_ids(batch: RecordBatch) -> str:
-    ids = batch.msg_ids
-    assert ids is not None  # noqa: S101 - checked by the caller
-    lines = []
-    for i, (name, value, step, ts) in enumerate(batch.records):
-        if step is None:
-            continue
-        record = {
-            "name": name,
-            "value": encode_number(value),
-            "step": step,
-            "timestamp": ts,
-            "msg_id": ids[i],
-        }
-        lines.append(json.dumps(record, separators=(",", ":"), allow_nan=False))
-    return "".join(line + "\n" for line in lines)
+def quote_json(text: str) -> str:
+    """*text* as a JSON string literal (escaped only when it must be).
+
+    Examples:
+        >>> quote_json("run:1"), quote_json('a"b')
+        ('"run:1"', '"a\\\\"b"')
+    """
+    if _PLAIN.fullmatch(text):
+        return f'"{text}"'
+    return json.dumps(text)
+
+
+def _format_with_ids(flat: Sequence[Any], ids: Sequence[str]) -> str:
+    # Metric records come first in a batch, so their ids are the first ones.
+    mine = ids[: len(flat) // 4]
+    if _PLAIN.fullmatch("".join(mine)):  # one C call instead of one per id
+        quoted: Any = ['"' + i + '"' for i in mine]
+    else:
+        quoted = map(quote_json, mine)
+    line = _LINE_ID.__mod__
+    return "".join(
+        map(
+            line,
+            zip(flat[0::4], flat[1::4], flat[2::4], flat[3::4], quoted, strict=True),
+        )
+    )
 
 
 def info_bytes(info: Mapping[str, Any]) -> bytes:

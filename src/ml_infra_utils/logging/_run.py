@@ -26,15 +26,18 @@ from ._buffer import BufferedRun, describe
 from ._records import SCHEMA_VERSION
 from ._settings import (
     DEFAULT_EXPERIMENT,
+    ENV_API_KEY,
     ENV_EXPERIMENT,
     ENV_FSYNC,
     ENV_HANDLE_SIGTERM,
     ENV_RUN_NAME,
+    ENV_TRACKING_URL,
     env_bool,
     env_str,
     flush_interval_setting,
     max_buffer_setting,
     runs_dir_setting,
+    shutdown_timeout_setting,
 )
 from ._validators import (
     MAX_NAME_LENGTH,
@@ -46,7 +49,7 @@ from ._validators import (
     check_tag_value,
     check_value,
 )
-from .sinks import RunStoreSink, Sink
+from .sinks import HttpSink, RunStoreSink, Sink
 
 __all__ = ["Run"]
 
@@ -84,6 +87,15 @@ class Run(BufferedRun):
             or ``$ML_INFRA_UTILS_RUNS_HANDLE_SIGTERM``); needs the main thread.
         fsync: fsync the local store's files (default on, or
             ``$ML_INFRA_UTILS_RUNS_FSYNC``); ignored with *sink*.
+        tracking_url: send the run to this tracking server (``ml-infra-utils
+            serve``) with an :class:`~ml_infra_utils.HttpSink` instead of
+            writing the local store; default ``$ML_INFRA_UTILS_TRACKING_URL``
+            (``""``: the local store even if the variable is set). *runs_dir*
+            is then where requests wait while the server is away.
+        api_key: the server's key; default ``$ML_INFRA_UTILS_API_KEY``.
+        shutdown_timeout: the longest :meth:`shutdown` waits for the sink
+            (the server), in seconds; default 10, or
+            ``$ML_INFRA_UTILS_SHUTDOWN_TIMEOUT``.
 
     Raises:
         InputTypeError, InvalidParameterError: an argument breaks the rules of
@@ -127,6 +139,9 @@ class Run(BufferedRun):
         max_buffer: int | None = None,
         handle_sigterm: bool | None = None,
         fsync: bool | None = None,
+        tracking_url: str | None = None,
+        api_key: str | None = None,
+        shutdown_timeout: float | None = None,
     ) -> None:
         if experiment is None:
             experiment = env_str(ENV_EXPERIMENT, DEFAULT_EXPERIMENT)
@@ -135,7 +150,13 @@ class Run(BufferedRun):
         interval = flush_interval_setting(flush_interval)
         records = max_buffer_setting(max_buffer)
         sigterm = env_bool(ENV_HANDLE_SIGTERM, handle_sigterm, default=False)
-        chosen = _choose_sink(sink, runs_dir, fsync)
+        timeout = shutdown_timeout_setting(shutdown_timeout)
+        chosen = _choose_sink(
+            sink,
+            runs_dir,
+            fsync,
+            remote=(tracking_url, api_key, timeout),
+        )
         self._params: dict[str, Any] = {}
         self._changes: list[dict[str, Any]] = []
         self._tags: dict[str, str] = {}
@@ -153,6 +174,7 @@ class Run(BufferedRun):
             chosen,
             flush_interval=interval,
             max_buffer=records,
+            shutdown_timeout=timeout,
         )
         self._start(sigterm=sigterm)
         if params is not None:
@@ -299,6 +321,12 @@ class Run(BufferedRun):
         """The run's directory in the local store (``None`` for other sinks)."""
         path = getattr(self._sink, "path", None)
         return path if isinstance(path, Path) else None
+
+    @property
+    def sink(self) -> Sink:
+        """Where the run's records go (a :class:`~ml_infra_utils.RunStoreSink`,
+        an :class:`~ml_infra_utils.HttpSink`, or the sink you gave)."""
+        return self._sink
 
     @property
     def params(self) -> dict[str, Any]:
@@ -475,14 +503,29 @@ def _run_name(name: object) -> str | None:
 
 
 def _choose_sink(
-    sink: object, runs_dir: str | os.PathLike[str] | None, fsync: bool | None
+    sink: object,
+    runs_dir: str | os.PathLike[str] | None,
+    fsync: bool | None,
+    *,
+    remote: tuple[str | None, str | None, float],
 ) -> Sink:
+    tracking_url, api_key, shutdown_timeout = remote
     if sink is None:
+        url = tracking_url
+        if url is None:
+            url = env_str(ENV_TRACKING_URL, None)
+        if url:
+            return HttpSink(
+                url,
+                api_key=api_key if api_key is not None else env_str(ENV_API_KEY, None),
+                runs_dir=runs_dir,
+                shutdown_timeout=shutdown_timeout,
+            )
         return RunStoreSink(
             runs_dir_setting(runs_dir), fsync=env_bool(ENV_FSYNC, fsync, default=True)
         )
-    if runs_dir is not None:
-        msg = "give either runs_dir or sink, not both"
+    if runs_dir is not None or tracking_url:
+        msg = "give either sink or runs_dir/tracking_url, not both"
         raise InvalidParameterError(msg)
     if not isinstance(sink, Sink):
         msg = (

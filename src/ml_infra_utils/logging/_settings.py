@@ -14,6 +14,9 @@ variable                                   meaning                         defau
 ``ML_INFRA_UTILS_RUNS_MAX_BUFFER``         records held before backpressure 100000
 ``ML_INFRA_UTILS_RUNS_HANDLE_SIGTERM``     flush and end runs on SIGTERM   0
 ``ML_INFRA_UTILS_RUNS_FSYNC``              fsync run.json and the metrics  1
+``ML_INFRA_UTILS_TRACKING_URL``            send runs to this server        (none)
+``ML_INFRA_UTILS_API_KEY``                 the server's API key            (none)
+``ML_INFRA_UTILS_SHUTDOWN_TIMEOUT``        longest wait of shutdown()      10.0
 =========================================  ==============================  ========
 
 Examples:
@@ -35,6 +38,8 @@ __all__ = [
     "DEFAULT_FLUSH_INTERVAL",
     "DEFAULT_MAX_BUFFER",
     "DEFAULT_RUNS_DIR",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "ENV_API_KEY",
     "ENV_EXPERIMENT",
     "ENV_FLUSH_INTERVAL",
     "ENV_FSYNC",
@@ -42,11 +47,15 @@ __all__ = [
     "ENV_MAX_BUFFER",
     "ENV_RUNS_DIR",
     "ENV_RUN_NAME",
+    "ENV_SHUTDOWN_TIMEOUT",
+    "ENV_TRACKING_URL",
     "env_bool",
     "env_str",
     "flush_interval_setting",
     "max_buffer_setting",
     "runs_dir_setting",
+    "seconds_setting",
+    "shutdown_timeout_setting",
 ]
 
 ENV_EXPERIMENT = "ML_INFRA_UTILS_EXPERIMENT"
@@ -56,11 +65,15 @@ ENV_FLUSH_INTERVAL = "ML_INFRA_UTILS_RUNS_FLUSH_INTERVAL"
 ENV_MAX_BUFFER = "ML_INFRA_UTILS_RUNS_MAX_BUFFER"
 ENV_HANDLE_SIGTERM = "ML_INFRA_UTILS_RUNS_HANDLE_SIGTERM"
 ENV_FSYNC = "ML_INFRA_UTILS_RUNS_FSYNC"
+ENV_TRACKING_URL = "ML_INFRA_UTILS_TRACKING_URL"
+ENV_API_KEY = "ML_INFRA_UTILS_API_KEY"
+ENV_SHUTDOWN_TIMEOUT = "ML_INFRA_UTILS_SHUTDOWN_TIMEOUT"
 
 DEFAULT_EXPERIMENT = "default"
 DEFAULT_RUNS_DIR = "runs"
 DEFAULT_FLUSH_INTERVAL = 1.0
 DEFAULT_MAX_BUFFER = 100_000
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -125,13 +138,42 @@ def flush_interval_setting(argument: float | None) -> float:
         InputTypeError: the argument is not a real number.
         InvalidParameterError: it (or the variable) is not > 0 and finite.
     """
-    source = "flush_interval"
+    return seconds_setting(
+        argument, "flush_interval", ENV_FLUSH_INTERVAL, DEFAULT_FLUSH_INTERVAL
+    )
+
+
+def shutdown_timeout_setting(argument: float | None) -> float:
+    """The longest ``shutdown()`` waits for its sink: > 0 and finite.
+
+    Raises:
+        InputTypeError: the argument is not a real number.
+        InvalidParameterError: it (or the variable) is not > 0 and finite.
+    """
+    return seconds_setting(
+        argument, "shutdown_timeout", ENV_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT
+    )
+
+
+def seconds_setting(
+    argument: float | None, source: str, variable: str, default: float
+) -> float:
+    """*argument*, else the *variable* read as seconds, else *default*: > 0, finite.
+
+    Raises:
+        InputTypeError: the argument is not a real number.
+        InvalidParameterError: it (or the variable) is not > 0 and finite.
+
+    Examples:
+        >>> seconds_setting(2, "timeout", "UNSET_VARIABLE", 1.0)
+        2.0
+    """
     value: object = argument
     if argument is None:
-        raw = env_str(ENV_FLUSH_INTERVAL, None)
+        raw = env_str(variable, None)
         if raw is None:
-            return DEFAULT_FLUSH_INTERVAL
-        source = f"environment variable {ENV_FLUSH_INTERVAL}"
+            return default
+        source = f"environment variable {variable}"
         try:
             value = float(raw)
         except ValueError:

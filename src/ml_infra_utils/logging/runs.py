@@ -84,6 +84,9 @@ def start_run(
     max_buffer: int | None = None,
     handle_sigterm: bool | None = None,
     fsync: bool | None = None,
+    tracking_url: str | None = None,
+    api_key: str | None = None,
+    shutdown_timeout: float | None = None,
 ) -> Run:
     """Start the global run that the ``log_*`` functions write to.
 
@@ -121,6 +124,9 @@ def start_run(
             max_buffer=max_buffer,
             handle_sigterm=handle_sigterm,
             fsync=fsync,
+            tracking_url=tracking_url,
+            api_key=api_key,
+            shutdown_timeout=shutdown_timeout,
         )
         return _active
 

@@ -17,9 +17,12 @@ raises, the run keeps the batch and calls ``write`` again later with the *same*
 batch, so a sink must leave no partial effect behind (the local store truncates a
 half-written batch) or deduplicate by message id.
 
-Two sinks ship here: :class:`RunStoreSink`, the local store under ``./runs/``
+Three sinks ship here: :class:`RunStoreSink`, the local store under ``./runs/``
 (the default, no server needed; its layout is documented in ``docs/runs.md``),
-and :class:`MemorySink`, which keeps everything in memory for tests.
+:class:`HttpSink`, which sends the batches to a tracking server
+(``ml-infra-utils serve``; the wire format is ``docs/protocol.md``), and
+:class:`MemorySink`, which keeps everything in memory for tests.
+:func:`send_spooled` delivers what an :class:`HttpSink` could not.
 
 Examples:
     >>> sink = MemorySink()
@@ -39,6 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ml_infra_utils._errors import InvalidParameterError
 
+from ._http_sink import HttpSink, send_spooled
 from ._json import dumps_line
 from ._records import (
     CHANGES_FILE,
@@ -53,7 +57,15 @@ from ._records import (
 )
 from ._validators import check_experiment
 
-__all__ = ["MemorySink", "Record", "RecordBatch", "RunStoreSink", "Sink"]
+__all__ = [
+    "HttpSink",
+    "MemorySink",
+    "Record",
+    "RecordBatch",
+    "RunStoreSink",
+    "Sink",
+    "send_spooled",
+]
 
 
 @runtime_checkable
@@ -122,7 +134,10 @@ class RunStoreSink:
     def open(self, info: Mapping[str, Any]) -> None:
         """Create the run directory, an empty ``metrics.jsonl`` and ``run.json``.
 
-        Opening a run directory that exists already continues it (appends).
+        Opening a run directory that exists already continues it (appends),
+        after cutting a last line without its newline: a process killed in the
+        middle of a ``write`` (Linux may stop a write between pages on SIGKILL)
+        leaves one, and appending to it would spoil the next record too.
         """
         experiment = check_experiment(info.get("experiment"), "experiment")
         run_id = check_experiment(info.get("id"), "run id")
@@ -133,8 +148,9 @@ class RunStoreSink:
             raise InvalidParameterError(msg)
         path.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(
-            path / METRICS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            path / METRICS_FILE, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644
         )
+        _cut_torn_line(self._fd)
         self.path = path
         self._info = copy.deepcopy(dict(info))
         self._info.setdefault("results", {})
@@ -212,6 +228,21 @@ class RunStoreSink:
         write_json_atomic(
             self.path / RUN_FILE, info_bytes(self._info), fsync=self.fsync
         )
+
+
+def _cut_torn_line(fd: int) -> None:
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        if cut >= 0:
+            os.ftruncate(fd, start + cut + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
 
 
 class MemorySink:

@@ -245,7 +245,9 @@ def linear_percentile(q: float, n: int, at: dict[int, float | int]) -> float:
     bit for bit: same operations in the same order. Where numpy's arithmetic
     meets ``inf - inf`` or ``0 * inf`` and returns NaN, the result is the limit
     instead (a rank that lands exactly on a value gives that value; moving
-    towards ``inf`` gives ``inf``).
+    towards ``inf`` gives ``inf``); where two finite neighbours are further
+    apart than the largest float, so that numpy's difference overflows to
+    ``inf``, the result is the finite interpolated value.
 
     Raises:
         InfiniteValueError: When the percentile falls between ``-inf`` and
@@ -270,10 +272,19 @@ def linear_percentile(q: float, n: int, at: dict[int, float | int]) -> float:
             msg = f"the {q:g}th percentile falls between -inf and inf; it is undefined"
             raise InfiniteValueError(msg)
         return float(a) if math.isinf(a) else float(b)
+    return _interpolate(a, b, g)
+
+
+def _interpolate(a: float, b: float, g: float) -> float:
+    """``a + (b - a) * g`` for finite ``a <= b``, in numpy's order of operations."""
     d = b - a
-    if g >= 0.5:
-        return b - d * (1 - g)
-    return a + d * g
+    if d == math.inf:
+        # Neighbours further apart than the largest float: numpy's arithmetic
+        # gives inf or NaN here; interpolating at half scale gives the value,
+        # which lies between the two and is representable.
+        half = b / 2 - a / 2
+        return b - (half * (1 - g)) * 2 if g >= 0.5 else a + (half * g) * 2
+    return b - d * (1 - g) if g >= 0.5 else a + d * g
 
 
 def percentile_ranks(q: float, n: int) -> tuple[int, ...]:

@@ -1,0 +1,412 @@
+"""The request side of the tracking server: routes, key, limits, answers, log.
+
+:class:`App` handles each request of the ``http.server`` machinery
+(:class:`HTTPServer` and :class:`Handler`, one thread per connection): checks
+the route, the API key and the body's size, validates the payload completely
+(:mod:`._payloads`), stores it (:mod:`._server_store`) and answers JSON in one
+write. Every request is logged on ``ml_infra_utils.logging.server`` with its
+method, path, status, sizes, duration and client. See ``server.py`` for the
+public :class:`~ml_infra_utils.logging.server.TrackingServer`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import http
+import http.server
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+from ml_infra_utils._version import __version__
+
+from ._payloads import (
+    parse_experiment,
+    parse_json,
+    parse_logs,
+    parse_run_record,
+    parse_workspace,
+    tora_view,
+)
+from ._protocol import API_KEY_HEADER, ProtocolError, run_path
+from ._server_store import RemoteStore, valid_run_id
+
+__all__ = ["App", "HTTPServer", "Handler", "send"]
+
+_log = logging.getLogger("ml_infra_utils.logging.server")
+_DRAIN_LIMIT = 64 * 1024 * 1024  # an unwanted body up to this is read and dropped
+
+
+class HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    app: App
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = f"ml-infra-utils/{__version__}"
+    sys_version = ""
+    timeout = 120  # an idle keep-alive connection or a stalled client
+    disable_nagle_algorithm = True  # answers go out at once
+    server: HTTPServer
+    _body_read = False  # per request: whether the body was read (nothing to drain)
+    _bytes_in = 0
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.app.connected()
+
+    def do_GET(self) -> None:
+        self.server.app.serve(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.app.serve(self, "POST")
+
+    def do_PUT(self) -> None:
+        self.server.app.serve(self, "PUT")
+
+    def do_DELETE(self) -> None:
+        self.server.app.serve(self, "DELETE")
+
+    def do_PATCH(self) -> None:
+        self.server.app.serve(self, "PATCH")
+
+    def send_error(
+        self, code: int, message: str | None = None, explain: str | None = None
+    ) -> None:
+        # http.server's own errors (a malformed request line, a header too
+        # long...) as JSON too, and the connection closed.
+        del explain
+        self.close_connection = True
+        send(
+            self,
+            code,
+            {"error": {"status": code, "message": message or ""}},
+            close=True,
+        )
+        _log.warning(
+            "%d %s",
+            code,
+            message,
+            extra={"status": code, "client": self.client_address[0]},
+        )
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        _log.debug(format, *args)
+
+
+def send(
+    handler: http.server.BaseHTTPRequestHandler,
+    status: int,
+    payload: object,
+    *,
+    close: bool = False,
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Answer with a JSON body, head and body in one write (no Nagle delay)."""
+    body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    reason = http.HTTPStatus(status).phrase if status in _PHRASES else ""
+    lines = [
+        f"HTTP/1.1 {status} {reason}",
+        f"Server: {handler.version_string()}",
+        f"Date: {handler.date_time_string()}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+    ]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    if close:
+        lines.append("Connection: close")
+        handler.close_connection = True
+    head = "\r\n".join([*lines, "", ""]).encode("latin-1")
+    try:
+        handler.wfile.write(head + body)
+    except OSError:  # the client went away; nothing to answer to
+        handler.close_connection = True
+    return len(body)
+
+
+_PHRASES = frozenset(int(s) for s in http.HTTPStatus)
+
+
+class App:
+    """What a tracking server does with each request (private; see ``server.py``).
+
+    Thread-safe: the HTTP server calls :meth:`serve` from one thread per
+    connection; at most *max_workers* requests are decoded and stored at once.
+    """
+
+    def __init__(
+        self,
+        store: RemoteStore,
+        *,
+        api_key: str | None,
+        max_body: int,
+        max_workers: int,
+        address: str,
+    ) -> None:
+        self.store = store
+        self.max_body = max_body
+        self.address = address  # host:port for URLs when a request has no Host
+        self.key = None if api_key is None else api_key.encode("utf-8")
+        self._slots = threading.BoundedSemaphore(max_workers)
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._stopping = False
+        self.stats = {"connections": 0, "requests": 0, "stored": 0, "duplicates": 0}
+
+    def begin_stop(self) -> bool:
+        """Refuse new requests (503); False if that had begun already."""
+        with self._cond:
+            if self._stopping:
+                return False
+            self._stopping = True
+            return True
+
+    def wait_idle(self, timeout: float) -> None:
+        """Wait up to *timeout* seconds for the requests in progress."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._busy == 0, timeout):
+                _log.error(
+                    "%d requests still running after %.3g s", self._busy, timeout
+                )
+
+    def connected(self) -> None:
+        with self._cond:
+            self.stats["connections"] += 1
+
+    def serve(self, handler: Handler, method: str) -> None:
+        start = time.perf_counter()
+        handler._body_read = False
+        handler._bytes_in = 0
+        with self._cond:
+            stopping = self._stopping
+            if not stopping:
+                self._busy += 1
+            self.stats["requests"] += 1
+        status, sent = 500, 0
+        info: dict[str, Any] = {}
+        try:
+            if stopping:
+                raise ProtocolError(503, "the server is shutting down")
+            status, payload = self._answer(handler, method, info)
+            sent = send(handler, status, payload)
+        except ProtocolError as exc:
+            status = exc.status
+            self._discard_body(handler)
+            headers = {"Retry-After": "1"} if status == 503 else {}
+            if status == 405:
+                headers["Allow"] = info.get("allow", "")
+            sent = send(
+                handler,
+                status,
+                {"error": {"status": status, "message": exc.message}},
+                close=status in (503, 411, 413) or handler.close_connection,
+                headers=headers,
+            )
+        except Exception:
+            status = 500
+            _log.exception("internal error in %s %s", method, handler.path)
+            sent = send(
+                handler,
+                500,
+                {
+                    "error": {
+                        "status": 500,
+                        "message": "internal error (see the server log)",
+                    }
+                },
+                close=True,
+            )
+        finally:
+            if not stopping:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+            _log.info(
+                "%s %s %d",
+                method,
+                handler.path,
+                status,
+                extra={
+                    "method": method,
+                    "path": handler.path[:300],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    "bytes_in": handler._bytes_in,
+                    "bytes_out": sent,
+                    "client": handler.client_address[0],
+                    **{k: v for k, v in info.items() if k != "allow"},
+                },
+            )
+
+    def _answer(
+        self, handler: Handler, method: str, info: dict[str, Any]
+    ) -> tuple[int, object]:
+        route, run_id = _route(urllib.parse.urlsplit(handler.path).path)
+        if route == "health":
+            _allow(method, "GET", info)
+            return 200, {"status": "ok", "version": __version__}
+        if not self._authorized(handler):
+            raise ProtocolError(401, f"a valid {API_KEY_HEADER} header is required")
+        allowed = {
+            "experiments": "POST",
+            "workspaces": "POST",
+            "run": "GET, PUT",
+            "logs": "POST",
+        }
+        _allow(method, allowed[route], info)
+        body = self._read_body(handler) if method in ("POST", "PUT") else b""
+        with self._slots:
+            return self._dispatch(
+                route, method, run_id, body, handler=handler, info=info
+            )
+
+    def _dispatch(
+        self,
+        route: str,
+        method: str,
+        run_id: str | None,
+        body: bytes,
+        *,
+        handler: Handler,
+        info: dict[str, Any],
+    ) -> tuple[int, object]:
+        store = self.store
+        if route == "experiments":
+            record = store.create(
+                parse_experiment(parse_json(body)), host=handler.client_address[0]
+            )
+            info["run"] = record["id"]
+            return 201, {
+                "data": tora_view(record, self._run_url(handler, record["id"]))
+            }
+        if route == "workspaces":
+            name, description = parse_workspace(parse_json(body))
+            return 201, {"data": store.create_workspace(name, description)}
+        assert run_id is not None  # noqa: S101 - the router gives one
+        info["run"] = run_id
+        if route == "logs":
+            logs = parse_logs(
+                parse_json(body),
+                now_ms=time.time_ns() // 1_000_000,
+                known_names=store.names,
+            )
+            stored, duplicates = store.append(run_id, logs)
+            with self._cond:
+                self.stats["stored"] += stored
+                self.stats["duplicates"] += duplicates
+            info.update(records=len(logs), stored=stored, duplicates=duplicates)
+            return 200, {
+                "data": {
+                    "received": len(logs),
+                    "stored": stored,
+                    "duplicates": duplicates,
+                }
+            }
+        if method == "PUT":
+            record, created = store.put(parse_run_record(parse_json(body), run_id))
+            return (201 if created else 200), {
+                "data": tora_view(record, self._run_url(handler, run_id))
+            }
+        return 200, {
+            "data": tora_view(store.info(run_id), self._run_url(handler, run_id))
+        }
+
+    def _run_url(self, handler: Handler, run_id: str) -> str:
+        host = handler.headers.get("Host") or self.address
+        return f"http://{host}{run_path(run_id)}"
+
+    def _authorized(self, handler: Handler) -> bool:
+        if self.key is None:
+            return True
+        given = handler.headers.get(API_KEY_HEADER)
+        if given is None:
+            auth = handler.headers.get("Authorization", "")
+            given = auth[7:] if auth[:7].lower() == "bearer " else None
+        if given is None:
+            return False
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.key)
+
+    def _length(self, handler: Handler) -> int | None:
+        if handler.headers.get("Transfer-Encoding"):
+            return None
+        raw = handler.headers.get("Content-Length")
+        if raw is None or not raw.strip().isdigit():
+            return None
+        return int(raw)
+
+    def _read_body(self, handler: Handler) -> bytes:
+        length = self._length(handler)
+        if length is None:
+            handler.close_connection = True
+            raise ProtocolError(
+                411, "a Content-Length header is required (no chunked bodies)"
+            )
+        if length > self.max_body:
+            msg = (
+                f"the body has {length} bytes; the limit is {self.max_body} "
+                "(send smaller batches)"
+            )
+            raise ProtocolError(413, msg)
+        body = handler.rfile.read(length)
+        if len(body) != length:
+            handler.close_connection = True
+            raise ProtocolError(
+                400, f"the body ended after {len(body)} of {length} bytes"
+            )
+        handler._body_read = True
+        handler._bytes_in = length
+        return body
+
+    def _discard_body(self, handler: Handler) -> None:
+        """Read and drop a body we did not want, so the client sees our answer."""
+        if handler._body_read or handler.command not in (
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+        ):
+            return
+        length = self._length(handler)
+        if length is None or length > _DRAIN_LIMIT:
+            handler.close_connection = True
+            return
+        remaining = length
+        try:
+            while remaining:
+                chunk = handler.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+        except OSError:
+            handler.close_connection = True
+        handler._bytes_in = length - remaining
+
+
+def _route(path: str) -> tuple[str, str | None]:
+    parts = path.strip("/").split("/")
+    if parts == ["health"]:
+        return "health", None
+    if parts == ["experiments"]:
+        return "experiments", None
+    if parts == ["workspaces"]:
+        return "workspaces", None
+    if len(parts) in (2, 4) and parts[0] == "experiments":
+        run_id = urllib.parse.unquote(parts[1])
+        if len(parts) == 4 and parts[2:] != ["logs", "batch"]:
+            raise ProtocolError(404, f"no such endpoint: {path[:200]}")
+        if not valid_run_id(run_id):
+            raise ProtocolError(404, f"experiment {run_id[:200]!r} not found")
+        return ("logs" if len(parts) == 4 else "run"), run_id
+    raise ProtocolError(404, f"no such endpoint: {path[:200]}")
+
+
+def _allow(method: str, allowed: str, info: dict[str, Any]) -> None:
+    if method not in allowed.split(", "):
+        info["allow"] = allowed
+        raise ProtocolError(405, f"{method} is not allowed here (allowed: {allowed})")

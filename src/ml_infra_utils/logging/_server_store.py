@@ -1,0 +1,434 @@
+"""The tracking server's writer of the local run store: runs by id, each record once.
+
+Remote runs are written with :class:`~ml_infra_utils.RunStoreSink`, so they are
+ordinary runs of the store (``list_runs``/``load_run`` and the command line read
+them like local ones); their metric lines carry the client's ``msg_id``.
+
+**Each record once.** A client may send a request twice (an answer lost, a
+spooled request replayed, a server restarted in between). Per run the store
+remembers what it stored:
+
+* ids of the form ``"<run id>:<n>"`` (our clients number every record of a run
+  in order) by the highest ``n`` stored: a record with ``n`` at or below it is a
+  duplicate. This is exact, costs nothing per record, and survives a restart
+  (rebuilt from the last lines of ``metrics.jsonl``);
+* any other id (Tora's random UUIDs) in a window of the run's last
+  :data:`DEDUP_WINDOW` ids, also rebuilt from the file after a restart. A
+  repeated request is always recent (it repeats the one before), and a request
+  holds at most ``MAX_LOGS_PER_REQUEST`` records, which the window covers.
+
+At most ``max_open`` runs are held open (file descriptor and ids); the least
+recently used is closed first and rebuilt from its files when it is used again.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import re
+import secrets
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ._payloads import NewExperiment, ParsedLogs
+from ._protocol import MAX_LOGS_PER_REQUEST, ProtocolError
+from ._records import (
+    METRICS_FILE,
+    RUN_FILE,
+    SCHEMA_VERSION,
+    RecordBatch,
+    write_json_atomic,
+)
+from ._store import _read_info
+from ._validators import check_experiment
+from .sinks import RunStoreSink
+
+__all__ = ["DEDUP_WINDOW", "RemoteStore"]
+
+DEDUP_WINDOW = MAX_LOGS_PER_REQUEST
+TAIL_BYTES = 32 * 1024 * 1024  # covers DEDUP_WINDOW lines of the usual size
+WORKSPACES_FILE = ".workspaces.json"
+
+_MSG_ID = re.compile(rb'"msg_id":"((?:[^"\\]|\\.)*)"')
+_LINE = re.compile(rb'"name":"([^"]*)".*?"step":(\d+)')
+
+
+class _Run:
+    """One open run: its sink, record, and what it has stored (private)."""
+
+    __slots__ = (
+        "closed",
+        "high",
+        "info",
+        "lock",
+        "max_steps",
+        "order",
+        "prefix",
+        "recent",
+        "sink",
+    )
+
+    def __init__(self, sink: RunStoreSink, info: dict[str, Any]) -> None:
+        self.lock = threading.Lock()
+        self.sink = sink
+        self.info = info
+        self.prefix = f"{info['id']}:"
+        self.high = -1
+        self.recent: set[str] = set()
+        self.order: collections.deque[str] = collections.deque()
+        self.max_steps: dict[str, int] | None = None
+        self.closed = False
+
+    def seq(self, msg_id: str) -> int | None:
+        if msg_id.startswith(self.prefix):
+            rest = msg_id[len(self.prefix) :]
+            if rest.isdigit() and rest.isascii():
+                return int(rest)
+        return None
+
+    def seen(self, msg_id: str) -> bool:
+        n = self.seq(msg_id)
+        return n <= self.high if n is not None else msg_id in self.recent
+
+    def remember(self, msg_id: str) -> None:
+        n = self.seq(msg_id)
+        if n is not None:
+            self.high = max(self.high, n)
+            return
+        if msg_id in self.recent:
+            return
+        self.recent.add(msg_id)
+        self.order.append(msg_id)
+        if len(self.order) > DEDUP_WINDOW:
+            self.recent.discard(self.order.popleft())
+
+
+class RemoteStore:
+    """The run store as the server writes it (thread-safe; see the module docs)."""
+
+    def __init__(self, runs_dir: Path, *, fsync: bool, max_open: int = 128) -> None:
+        self.root = runs_dir
+        self.fsync = fsync
+        self.max_open = max_open
+        self.names: set[str] = set()  # metric names validated already
+        self._lock = threading.Lock()
+        self._runs: collections.OrderedDict[str, _Run] = collections.OrderedDict()
+        self._paths: dict[str, Path] = {}
+        self._workspace_lock = threading.Lock()
+
+    # ------------------------------------------------------------ runs
+    def create(self, new: NewExperiment, *, host: str | None) -> dict[str, Any]:
+        """Create a run for a Tora ``POST /experiments``; its record."""
+        if new.workspace_id is not None and not self.has_workspace(new.workspace_id):
+            msg = (
+                f"workspace {new.workspace_id!r} not found "
+                "(create it with POST /workspaces)"
+            )
+            raise ProtocolError(404, msg)
+        now = dt.datetime.now(dt.UTC)
+        info: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "id": f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}",
+            "experiment": new.name,
+            "name": None,
+            "status": "running",
+            "start_time": now.isoformat(timespec="microseconds"),
+            "end_time": None,
+            "duration": None,
+            "params": new.params,
+            "tags": new.tags,
+            "results": {},
+            "error": None,
+            "host": host,
+            "pid": None,
+            "python": None,
+            "workspace_id": new.workspace_id,
+            "description": new.description,
+        }
+        with self._lock:
+            self._open_new(info)
+        return dict(info)
+
+    def put(self, record: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create or update a run from a client's record; ``(record, created)``."""
+        run_id = record["id"]
+        with self._lock:
+            if self._locate(run_id) is None:
+                self._open_new(record)
+                return dict(record), True
+        run = self._acquire(run_id)
+        try:
+            old = run.info
+            if old.get("experiment") != record["experiment"]:
+                msg = (
+                    f"run {run_id} belongs to experiment {old.get('experiment')!r}, "
+                    f"not {record['experiment']!r}"
+                )
+                raise ProtocolError(409, msg)
+            merged = dict(record)
+            merged["results"] = {**old.get("results", {}), **record["results"]}
+            for key in ("workspace_id", "description", "host"):
+                if merged.get(key) is None and old.get(key) is not None:
+                    merged[key] = old[key]
+            run.sink.update(merged)
+            run.info = merged
+            return dict(merged), False
+        finally:
+            run.lock.release()
+
+    def info(self, run_id: str) -> dict[str, Any]:
+        """The run record of *run_id* (404 if there is none)."""
+        run = self._acquire(run_id)
+        try:
+            return dict(run.info)
+        finally:
+            run.lock.release()
+
+    def append(self, run_id: str, logs: ParsedLogs) -> tuple[int, int]:
+        """Store the records not stored before; ``(stored, duplicates)``."""
+        run = self._acquire(run_id)
+        try:
+            return self._append(run, logs)
+        finally:
+            run.lock.release()
+
+    def _append(self, run: _Run, logs: ParsedLogs) -> tuple[int, int]:
+        metrics, ids, top = self._new_metrics(run, logs)
+        batch_ids = set(ids) if logs.result_ids else set()
+        seen = run.seen
+        results = []
+        for msg_id, record in zip(logs.result_ids, logs.results, strict=True):
+            if not seen(msg_id) and msg_id not in batch_ids:
+                batch_ids.add(msg_id)
+                results.append(record)
+                ids.append(msg_id)
+        stored = len(ids)
+        if not stored:
+            return 0, len(logs)
+        if logs.stepless or run.max_steps is not None:
+            self._fill_steps(run, metrics)
+        run_id = run.info["id"]
+        count = len(metrics) // 4
+        # Metrics first, results (a rewrite of run.json) second, each remembered
+        # once written: a failure in between never stores a record twice.
+        if metrics:
+            run.sink.write(RecordBatch(run_id, 0, metrics, (), ids[:count]))
+            if top is not None:
+                run.high = max(run.high, top)
+            else:
+                for msg_id in ids[:count]:
+                    run.remember(msg_id)
+        if results:
+            run.sink.write(RecordBatch(run_id, 0, (), results, ids[count:]))
+            run.info["results"] = {**run.info.get("results", {})}
+            run.info["results"].update((r[0], r[1]) for r in results)
+            for msg_id in ids[count:]:
+                run.remember(msg_id)
+        return stored, len(logs) - stored
+
+    def _new_metrics(
+        self, run: _Run, logs: ParsedLogs
+    ) -> tuple[list[Any], list[str], int | None]:
+        """The metrics (flat) and ids of *logs* not stored before, in order, and
+        the sequence number of the last one when they are a contiguous range."""
+        ids = logs.metric_ids
+        if ids and ids[0].startswith(run.prefix):
+            # Our clients number a run's records: a request is usually a
+            # contiguous range above everything stored. One C-level comparison
+            # proves it, and then no record needs a look of its own.
+            first = run.seq(ids[0])
+            if first is not None and first > run.high:
+                expected = [f"{run.prefix}{n}" for n in range(first, first + len(ids))]
+                if ids == expected:
+                    return logs.metrics, expected, first + len(ids) - 1
+        seen = run.seen
+        batch_ids: set[str] = set()
+        metrics: list[Any] = []
+        kept: list[str] = []
+        flat = logs.metrics
+        for i, msg_id in enumerate(ids):
+            if seen(msg_id) or msg_id in batch_ids:
+                continue
+            batch_ids.add(msg_id)
+            metrics += flat[4 * i : 4 * i + 4]
+            kept.append(msg_id)
+        return metrics, kept, None
+
+    def _fill_steps(self, run: _Run, metrics: list[Any]) -> None:
+        # Metrics sent without a step take the next step of their name, as a
+        # run's own metric(name, value) does; explicit steps move it on.
+        if run.max_steps is None:
+            run.max_steps = _max_steps(self._path(run) / METRICS_FILE)
+        steps = run.max_steps
+        for i in range(0, len(metrics), 4):
+            name, step = metrics[i], metrics[i + 2]
+            if step is None:
+                step = metrics[i + 2] = steps.get(name, -1) + 1
+            if step > steps.get(name, -1):
+                steps[name] = step
+
+    def close(self) -> None:
+        """Close every open run (fsync its metrics when enabled)."""
+        with self._lock:
+            runs = list(self._runs.values())
+            self._runs.clear()
+        for run in runs:
+            with run.lock:
+                run.closed = True
+                run.sink.close()
+
+    # ------------------------------------------------------------ open runs
+    def _path(self, run: _Run) -> Path:
+        path = run.sink.path
+        assert path is not None  # noqa: S101 - an open sink has a path
+        return path
+
+    def _locate(self, run_id: str) -> Path | None:
+        path = self._paths.get(run_id)
+        if path is not None and (path / RUN_FILE).is_file():
+            return path
+        if self.root.is_dir():
+            for experiment in self.root.iterdir():
+                candidate = experiment / run_id
+                if (
+                    not experiment.name.startswith(".")
+                    and (candidate / RUN_FILE).is_file()
+                ):
+                    self._paths[run_id] = candidate
+                    return candidate
+        return None
+
+    def _open_new(self, info: dict[str, Any]) -> None:
+        # Called with self._lock held.
+        sink = RunStoreSink(self.root, fsync=self.fsync)
+        sink.open(info)
+        assert sink.path is not None  # noqa: S101 - set by open()
+        self._paths[info["id"]] = sink.path
+        self._keep(info["id"], _Run(sink, dict(info)))
+
+    def _acquire(self, run_id: str) -> _Run:
+        """The open run *run_id* with its lock held (404 if it does not exist)."""
+        while True:
+            with self._lock:
+                run = self._runs.get(run_id)
+                if run is None:
+                    run = self._reopen(run_id)
+                else:
+                    self._runs.move_to_end(run_id)
+            run.lock.acquire()
+            if not run.closed:
+                return run
+            run.lock.release()  # evicted meanwhile: open it again
+
+    def _reopen(self, run_id: str) -> _Run:
+        path = self._locate(run_id)
+        if path is None:
+            msg = f"experiment {run_id!r} not found"
+            raise ProtocolError(404, msg)
+        info = _read_info(path)
+        info.pop("path", None)
+        info["experiment"] = path.parent.name
+        sink = RunStoreSink(self.root, fsync=self.fsync)
+        sink.open(info)
+        run = _Run(sink, info)
+        for msg_id in _tail_ids(path / METRICS_FILE):
+            run.remember(msg_id)
+        self._keep(run_id, run)
+        return run
+
+    def _keep(self, run_id: str, run: _Run) -> None:
+        self._runs[run_id] = run
+        for victim_id in list(self._runs):
+            if len(self._runs) <= self.max_open:
+                break
+            victim = self._runs[victim_id]
+            if victim is run or not victim.lock.acquire(blocking=False):
+                continue
+            try:
+                victim.closed = True
+                victim.sink.close()
+            finally:
+                victim.lock.release()
+            del self._runs[victim_id]
+
+    # ------------------------------------------------------------ workspaces
+    def _workspaces(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.root / WORKSPACES_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def has_workspace(self, workspace_id: str) -> bool:
+        """Whether a workspace of this id was created."""
+        with self._workspace_lock:
+            return workspace_id in self._workspaces()
+
+    def create_workspace(self, name: str, description: str | None) -> dict[str, Any]:
+        """Create a workspace (kept in ``<runs_dir>/.workspaces.json``)."""
+        workspace_id = str(uuid.uuid4())
+        workspace = {
+            "id": workspace_id,
+            "name": name,
+            "description": description,
+            "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        }
+        with self._workspace_lock:
+            data = self._workspaces()
+            data[workspace_id] = workspace
+            self.root.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(data, indent=2) + "\n"
+            write_json_atomic(
+                self.root / WORKSPACES_FILE, text.encode(), fsync=self.fsync
+            )
+        return workspace
+
+
+def valid_run_id(text: str) -> bool:
+    """Whether *text* can be a run id (a safe directory name)."""
+    try:
+        check_experiment(text, "id")
+    except ValueError:
+        return False
+    return True
+
+
+def _tail_ids(path: Path) -> list[str]:
+    """The message ids in the last ``TAIL_BYTES`` of a ``metrics.jsonl``."""
+    try:
+        with path.open("rb") as file:
+            size = file.seek(0, 2)
+            start = max(0, size - TAIL_BYTES)
+            file.seek(start)
+            data = file.read()
+    except FileNotFoundError:
+        return []
+    if start:
+        data = data[data.find(b"\n") + 1 :]
+    ids = []
+    for match in _MSG_ID.finditer(data):
+        raw = match.group(1)
+        try:
+            ids.append(json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode())
+        except ValueError:
+            continue
+    return ids
+
+
+def _max_steps(path: Path) -> dict[str, int]:
+    """The highest step of each metric name in a ``metrics.jsonl``."""
+    steps: dict[str, int] = {}
+    try:
+        with path.open("rb") as file:
+            for line in file:
+                match = _LINE.search(line)
+                if match is not None:
+                    name, step = match.group(1).decode(), int(match.group(2))
+                    if step > steps.get(name, -1):
+                        steps[name] = step
+    except FileNotFoundError:
+        pass
+    return steps

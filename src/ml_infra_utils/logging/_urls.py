@@ -1,0 +1,83 @@
+"""Checks of a client's server URL and timeouts (light: no network imports).
+
+Examples:
+    >>> check_url("http://127.0.0.1:8787/")
+    'http://127.0.0.1:8787'
+    >>> redact_url("https://user:pw@example.org/api?token=x")
+    'https://example.org/api'
+"""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+
+from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+
+__all__ = ["check_url", "positive_seconds", "redact_url"]
+
+
+def check_url(url: object, argument: str = "url") -> str:
+    """Return *url* if it is an ``http://`` or ``https://`` URL with a host.
+
+    Raises:
+        InputTypeError: *url* is not a string.
+        InvalidParameterError: another scheme, no host, or credentials in it.
+    """
+    if not isinstance(url, str):
+        msg = f"{argument} must be a string, got {type(url).__name__}"
+        raise InputTypeError(msg)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"{argument} must be an http:// or https:// URL with a host, got {url!r}"
+        raise InvalidParameterError(msg)
+    if parts.username is not None or parts.password is not None:
+        msg = (
+            f"{argument} must not contain credentials (user:password@); pass the key "
+            "as api_key (or $ML_INFRA_UTILS_API_KEY)"
+        )
+        raise InvalidParameterError(msg)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        msg = f"{argument} has an invalid port: {redact_url(url)!r}"
+        raise InvalidParameterError(msg) from None
+    return url.rstrip("/")
+
+
+def redact_url(url: str) -> str:
+    """*url* without credentials, query or fragment (what logs may show).
+
+    Examples:
+        >>> redact_url("https://user:pw@example.org/api?token=x")
+        'https://example.org/api'
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def positive_seconds(
+    value: object, argument: str, *, allow_zero: bool = False
+) -> float:
+    """Return *value* as float seconds if it is a finite number > 0 (or >= 0).
+
+    Raises:
+        InputTypeError: not a real number.
+        InvalidParameterError: out of range, NaN or infinite.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{argument} must be a number of seconds, got {type(value).__name__}"
+        raise InputTypeError(msg)
+    if not (value >= 0 if allow_zero else value > 0) or not math.isfinite(value):
+        bound = ">= 0" if allow_zero else "> 0"
+        msg = f"{argument} must be {bound} and finite, got {value!r}"
+        raise InvalidParameterError(msg)
+    return float(value)

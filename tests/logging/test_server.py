@@ -1,0 +1,757 @@
+"""The tracking server: endpoints, auth, limits, errors, each record once, stopping.
+
+Every test talks to a real TrackingServer on 127.0.0.1 (port 0) with
+``http.client`` or a raw socket, and reads the results back with the store's
+own readers.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ml_infra_utils import (
+    InputTypeError,
+    InvalidParameterError,
+    JsonFormatter,
+    list_runs,
+    load_run,
+)
+from ml_infra_utils.logging._protocol import ProtocolError
+from ml_infra_utils.logging.server import TrackingServer
+
+KEY = "s3rver-key"
+
+
+class Client:
+    """A kept-alive http.client connection with JSON in and out."""
+
+    def __init__(self, server: TrackingServer, key: str | None = None) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+        self.key = key
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        payload: object = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, http.client.HTTPResponse]:
+        all_headers = {"Content-Type": "application/json"}
+        if self.key is not None:
+            all_headers["x-api-key"] = self.key
+        all_headers.update(headers or {})
+        body = (
+            raw
+            if raw is not None
+            else (None if payload is None else json.dumps(payload).encode())
+        )
+        self.conn.request(method, path, body=body, headers=all_headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None, response
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[TrackingServer]:
+    with TrackingServer(tmp_path / "runs", port=0, fsync=False) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: TrackingServer) -> Iterator[Client]:
+    connection = Client(server)
+    yield connection
+    connection.close()
+
+
+def logs(run_id: str, n: int, *, start: int = 0, name: str = "loss") -> dict[str, Any]:
+    """A logs/batch payload of our own client's shape: ids <run>:<seq>."""
+    return {
+        "logs": [
+            {
+                "name": name,
+                "msg_id": f"{run_id}:{i}",
+                "value": i / 2,
+                "step": i,
+                "timestamp": 1000 + i,
+                "metadata": {"type": "metric"},
+            }
+            for i in range(start, start + n)
+        ]
+    }
+
+
+def create(client: Client, **fields: Any) -> str:
+    status, answer, _ = client("POST", "/experiments", {"name": "exp", **fields})
+    assert status == 201, answer
+    return str(answer["data"]["id"])
+
+
+def only_run(root: Path) -> dict[str, Any]:
+    runs = list_runs(root)
+    assert len(runs) == 1
+    return load_run(runs[0]["path"])
+
+
+# ---------------------------------------------------------------- endpoints
+def test_health_answers_without_a_key(tmp_path: Path) -> None:
+    """GET /health needs no key (a liveness probe reveals nothing)."""
+    with TrackingServer(tmp_path, port=0, api_key=KEY, fsync=False) as server:
+        connection = Client(server)
+        status, answer, _ = connection("GET", "/health")
+        connection.close()
+    assert status == 200
+    assert answer["status"] == "ok"
+
+
+def test_a_tora_experiment_is_a_run_of_the_store(
+    server: TrackingServer, client: Client
+) -> None:
+    """POST /experiments creates a running run; the answer has Tora's id and url."""
+    status, answer, _ = client(
+        "POST",
+        "/experiments",
+        {
+            "name": "mnist",
+            "description": "first try",
+            "hyperparams": [{"key": "lr", "value": 0.01}],
+            "tags": ["baseline"],
+        },
+    )
+    assert status == 201
+    data = answer["data"]
+    assert data["url"] == f"http://127.0.0.1:{server.port}/experiments/{data['id']}"
+    run = only_run(server.runs_dir)
+    assert run["id"] == data["id"]
+    assert run["experiment"] == "mnist"
+    assert run["status"] == "running"
+    assert run["params"] == {"lr": 0.01}
+    assert run["tags"] == {"baseline": ""}
+    assert run["description"] == "first try"
+    assert run["host"] == "127.0.0.1"
+    status, answer, _ = client("GET", f"/experiments/{data['id']}")
+    assert status == 200
+    assert answer["data"]["hyperparams"] == [{"key": "lr", "value": 0.01}]
+    assert answer["data"]["tags"] == ["baseline"]
+
+
+def test_logs_are_stored_as_metrics_and_results(
+    server: TrackingServer, client: Client
+) -> None:
+    """Metrics go to metrics.jsonl (with msg_id), results to run.json."""
+    run_id = create(client)
+    payload = logs(run_id, 3)
+    payload["logs"].append(
+        {"name": "acc", "msg_id": "m", "value": "NaN", "step": None,
+         "metadata": {"type": "result"}}
+    )  # fmt: skip
+    status, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", payload)
+    assert status == 200
+    assert answer["data"] == {"received": 4, "stored": 4, "duplicates": 0}
+    run = only_run(server.runs_dir)
+    assert run["metrics"]["loss"] == {
+        "steps": [0, 1, 2],
+        "values": [0.0, 0.5, 1.0],
+        "timestamps": [1000, 1001, 1002],
+    }
+    assert list(run["results"]) == ["acc"]
+    line = Path(run["path"], "metrics.jsonl").read_text().splitlines()[0]
+    assert json.loads(line)["msg_id"] == f"{run_id}:0"
+
+
+def test_metrics_without_a_step_take_the_next_step(
+    server: TrackingServer, client: Client
+) -> None:
+    """Tora's log_metrics(step=None): each name counts on from its highest step."""
+    run_id = create(client)
+    path = f"/experiments/{run_id}/logs/batch"
+
+    def stepless(*names: str) -> dict[str, Any]:
+        return {
+            "logs": [
+                {"name": n, "msg_id": str(uuid.uuid4()), "value": 1, "step": None}
+                for n in names
+            ]
+        }
+
+    client("POST", path, logs(run_id, 2, start=5))  # loss: steps 5 and 6
+    client("POST", path, stepless("loss", "new", "new"))
+    client("POST", path, stepless("loss"))
+    run = only_run(server.runs_dir)
+    assert run["metrics"]["loss"]["steps"] == [5, 6, 7, 8]
+    assert run["metrics"]["new"]["steps"] == [0, 1]
+
+
+def test_put_creates_then_updates_a_run_with_the_clients_id(
+    server: TrackingServer, client: Client
+) -> None:
+    """PUT /experiments/{id}: 201 with a new id, 200 after; results merge."""
+    record = {
+        "id": "20260101-000000-aaaaaaaa",
+        "experiment": "mine",
+        "status": "running",
+        "params": {"lr": 1},
+        "results": {"a": 1},
+        "start_time": "2026-01-01T00:00:00+00:00",
+    }
+    status, answer, _ = client("PUT", f"/experiments/{record['id']}", {"run": record})
+    assert status == 201
+    assert answer["data"]["id"] == record["id"]
+    finished = record | {"status": "finished", "results": {"b": 2}}
+    status, _, _ = client("PUT", f"/experiments/{record['id']}", {"run": finished})
+    assert status == 200
+    run = only_run(server.runs_dir)
+    assert run["status"] == "finished"
+    assert run["results"] == {"a": 1, "b": 2}
+    moved = record | {"experiment": "other"}
+    status, answer, _ = client("PUT", f"/experiments/{record['id']}", {"run": moved})
+    assert status == 409
+    assert "belongs to experiment 'mine'" in answer["error"]["message"]
+
+
+def test_workspaces_are_created_and_checked(
+    server: TrackingServer, client: Client
+) -> None:
+    """POST /workspaces gives an id; experiments in unknown workspaces are 404."""
+    status, answer, _ = client(
+        "POST", "/workspaces", {"name": "team", "description": None}
+    )
+    assert status == 201
+    workspace = answer["data"]["id"]
+    assert answer["data"]["name"] == "team"
+    create(client, workspaceId=workspace)
+    assert only_run(server.runs_dir)["workspace_id"] == workspace
+    status, answer, _ = client(
+        "POST", "/experiments", {"name": "x", "workspaceId": "nope"}
+    )
+    assert status == 404
+    assert "workspace 'nope' not found" in answer["error"]["message"]
+
+
+# ---------------------------------------------------------------- each record once
+def test_a_repeated_batch_is_stored_once(
+    server: TrackingServer, client: Client
+) -> None:
+    """The same request twice (a lost answer): the second stores nothing."""
+    run_id = create(client)
+    path = f"/experiments/{run_id}/logs/batch"
+    client("POST", path, logs(run_id, 10))
+    status, answer, _ = client("POST", path, logs(run_id, 15))
+    assert status == 200
+    assert answer["data"] == {"received": 15, "stored": 5, "duplicates": 10}
+    assert only_run(server.runs_dir)["metrics"]["loss"]["steps"] == list(range(15))
+
+
+def test_random_ids_repeated_inside_one_batch_are_stored_once(
+    server: TrackingServer, client: Client
+) -> None:
+    """Tora's UUID ids: repeats in a batch and across batches are dropped."""
+    run_id = create(client)
+    path = f"/experiments/{run_id}/logs/batch"
+    entries = [
+        {"name": "a", "msg_id": f"id-{i % 3}", "value": i, "step": i, "metadata": None}
+        for i in range(6)
+    ]
+    _, answer, _ = client("POST", path, {"logs": entries})
+    assert answer["data"]["stored"] == 3
+    _, answer, _ = client("POST", path, {"logs": entries})
+    assert answer["data"]["stored"] == 0
+    result = {"name": "r", "msg_id": "res", "value": 1, "metadata": {"type": "result"}}
+    _, answer, _ = client("POST", path, {"logs": [result, result]})
+    assert answer["data"] == {"received": 2, "stored": 1, "duplicates": 1}
+
+
+@pytest.mark.parametrize("kind", ["sequence ids", "uuids"])
+def test_duplicates_are_recognised_after_a_restart(tmp_path: Path, kind: str) -> None:
+    """A batch sent again to a restarted server is not stored twice."""
+
+    def batch(run_id: str) -> dict[str, Any]:
+        payload = logs(run_id, 20)
+        if kind == "uuids":
+            for i, log in enumerate(payload["logs"]):
+                log["msg_id"] = str(uuid.UUID(int=i))
+        return payload
+
+    with TrackingServer(tmp_path, port=0, fsync=False) as first:
+        client = Client(first)
+        run_id = create(client)
+        client("POST", f"/experiments/{run_id}/logs/batch", batch(run_id))
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        _, answer, _ = client(
+            "POST", f"/experiments/{run_id}/logs/batch", batch(run_id)
+        )
+        client.close()
+    assert answer["data"]["duplicates"] == 20
+    assert only_run(tmp_path)["metrics"]["loss"]["steps"] == list(range(20))
+
+
+def test_runs_closed_to_save_memory_keep_their_ids(tmp_path: Path) -> None:
+    """With one run open at a time, switching runs rebuilds what each stored."""
+    with TrackingServer(tmp_path, port=0, fsync=False) as server:
+        server.store.max_open = 1
+        client = Client(server)
+        ids = [create(client), create(client)]
+        for _ in range(2):
+            for run_id in ids:
+                _, answer, _ = client(
+                    "POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 4)
+                )
+        client.close()
+    assert answer["data"]["duplicates"] == 4
+    for run in list_runs(tmp_path):
+        assert load_run(run["path"])["metrics"]["loss"]["steps"] == [0, 1, 2, 3]
+
+
+# ---------------------------------------------------------------- refusals
+def test_requests_without_the_key_get_401(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A key is required (x-api-key or Authorization: Bearer); it is never logged."""
+    with (
+        caplog.at_level(logging.DEBUG),
+        TrackingServer(tmp_path, port=0, api_key=KEY, fsync=False) as server,
+    ):
+        anonymous, wrong, right = (
+            Client(server),
+            Client(server, "nope"),
+            Client(server, KEY),
+        )
+        assert anonymous("POST", "/experiments", {"name": "x"})[0] == 401
+        assert wrong("POST", "/experiments", {"name": "x"})[0] == 401
+        assert anonymous("GET", "/experiments/x")[0] == 401
+        assert right("POST", "/experiments", {"name": "x"})[0] == 201
+        bearer = anonymous(
+            "POST",
+            "/experiments",
+            {"name": "y"},
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        assert bearer[0] == 201
+        status, answer, _ = anonymous("POST", "/experiments", {"name": "x"})
+        for connection in (anonymous, wrong, right):
+            connection.close()
+    assert status == 401  # the same connection still works after a 401
+    assert answer["error"]["message"] == "a valid x-api-key header is required"
+    assert KEY not in caplog.text
+    assert KEY not in repr(server)
+    assert len(list_runs(tmp_path)) == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "status"),
+    [
+        ("POST", "/experiments", {"name": "a/b"}, 400),
+        ("POST", "/nowhere", {}, 404),
+        ("GET", "/experiments/..", None, 404),
+        ("GET", "/experiments/20260101-000000-00000000", None, 404),
+        ("POST", "/experiments/20260101-000000-00000000/logs/batch", {"logs": []}, 404),
+        ("POST", "/experiments/x/logs/other", {}, 404),
+        ("DELETE", "/experiments", None, 405),
+        ("GET", "/experiments", None, 405),
+        ("PATCH", "/health", None, 405),
+        ("PUT", "/experiments/x", {"run": {"id": "y"}}, 400),
+    ],
+)
+def test_errors_have_a_json_body(
+    client: Client, method: str, path: str, payload: object, status: int
+) -> None:
+    """Errors answer {"error": {"status", "message"}}; the connection stays usable."""
+    got, answer, response = client(method, path, payload)
+    assert got == status
+    assert answer["error"]["status"] == status
+    assert answer["error"]["message"]
+    if status == 405:
+        assert response.getheader("Allow")
+    assert client("GET", "/health")[0] == 200
+
+
+def test_a_bad_batch_writes_nothing(server: TrackingServer, client: Client) -> None:
+    """Validation comes first: one bad record and none of the batch is stored."""
+    run_id = create(client)
+    payload = logs(run_id, 5)
+    payload["logs"][3]["value"] = "oops"
+    status, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", payload)
+    assert status == 400
+    assert "logs[3].value" in answer["error"]["message"]
+    assert only_run(server.runs_dir)["metrics"] == {}
+    status, _, _ = client(
+        "POST", f"/experiments/{run_id}/logs/batch", raw=b'{"logs": ['
+    )
+    assert status == 400
+
+
+def test_bodies_over_the_limit_get_413(tmp_path: Path) -> None:
+    """A body over max_body is refused with 413 (and the client reads the answer)."""
+    with TrackingServer(tmp_path, port=0, max_body=1000, fsync=False) as server:
+        client = Client(server)
+        status, answer, response = client(
+            "POST", "/experiments", raw=b"{" + b" " * 5000 + b"}"
+        )
+        client.close()
+        client = Client(server)
+        assert client("POST", "/experiments", {"name": "small"})[0] == 201
+        client.close()
+    assert status == 413
+    assert "the limit is 1000" in answer["error"]["message"]
+    assert response.getheader("Connection") == "close"
+
+
+def raw_exchange(server: TrackingServer, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_body_without_content_length_gets_411(server: TrackingServer) -> None:
+    """Chunked or unannounced bodies are refused (411) and the connection closed."""
+    answer = raw_exchange(
+        server,
+        b"POST /experiments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"0\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 411 ")
+    assert b'"status":411' in answer
+
+
+def test_a_malformed_request_line_gets_a_json_400(server: TrackingServer) -> None:
+    """http.server's own errors are JSON too."""
+    answer = raw_exchange(server, b"NONSENSE\r\n\r\n")
+    assert b" 400 " in answer.split(b"\r\n")[0]
+    assert b'"status":400' in answer
+
+
+def test_an_internal_error_is_a_500_and_the_server_goes_on(
+    server: TrackingServer,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug or a full disk answers 500 (logged with its traceback); nothing crashes."""
+    run_id = create(client)
+
+    def broken(*_: object) -> None:
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(server.store, "append", broken)
+    status, answer, _ = client(
+        "POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 1)
+    )
+    assert status == 500
+    assert answer["error"]["message"] == "internal error (see the server log)"
+    assert "disk full" in caplog.text
+    client.close()
+    fresh = Client(server)
+    assert fresh("GET", "/health")[0] == 200
+    fresh.close()
+
+
+# ---------------------------------------------------------------- stopping, logging
+def test_stop_finishes_requests_in_progress(
+    server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stop() waits for a request being handled, which is stored and answered."""
+    run_id = create(client)
+    entered = threading.Event()
+    append = server.store.append
+
+    def slow(*args: Any) -> Any:
+        entered.set()
+        time.sleep(0.3)
+        return append(*args)
+
+    monkeypatch.setattr(server.store, "append", slow)
+    answers: list[int] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(
+            client("POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 3))[0]
+        )
+    )
+    worker.start()
+    assert entered.wait(20)
+    server.stop()
+    worker.join(20)
+    assert answers == [200]
+    assert only_run(server.runs_dir)["metrics"]["loss"]["steps"] == [0, 1, 2]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def test_a_stopping_server_refuses_with_503(
+    server: TrackingServer, client: Client
+) -> None:
+    """A kept-alive connection that sends during shutdown gets 503 + Retry-After."""
+    create(client)
+    server.app._stopping = True  # what stop() sets first
+    try:
+        status, _, response = client("POST", "/experiments", {"name": "late"})
+    finally:
+        server.app._stopping = False
+    assert status == 503
+    assert response.getheader("Retry-After") == "1"
+
+
+def test_every_request_is_logged_as_json(
+    server: TrackingServer, client: Client
+) -> None:
+    """One record per request with method, path, status, sizes, time and client."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("ml_infra_utils.logging.server")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        run_id = create(client)
+        client("POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 2))
+        end = time.monotonic() + 20  # logged just after the answer went out
+        while stream.getvalue().count("\n") < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(r["method"], r["status"]) for r in records] == [
+        ("POST", 201),
+        ("POST", 200),
+    ]
+    last = records[-1]
+    assert last["path"] == f"/experiments/{run_id}/logs/batch"
+    assert last["stored"] == 2
+    assert last["bytes_in"] > 0
+    assert last["bytes_out"] > 0
+    assert last["client"] == "127.0.0.1"
+    assert last["duration_ms"] >= 0
+
+
+def test_many_clients_at_once_lose_nothing(server: TrackingServer) -> None:
+    """Concurrent connections writing to their own runs: every record stored."""
+
+    def one_client(errors: list[BaseException]) -> None:
+        try:
+            client = Client(server)
+            run_id = create(client)
+            for start in range(0, 200, 50):
+                client(
+                    "POST",
+                    f"/experiments/{run_id}/logs/batch",
+                    logs(run_id, 50, start=start),
+                )
+            client.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=one_client, args=(errors,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    runs = list_runs(server.runs_dir)
+    assert len(runs) == 8
+    for run in runs:
+        assert load_run(run["path"])["metrics"]["loss"]["steps"] == list(range(200))
+    assert server.stats["stored"] == 1600
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"port": -1}, InvalidParameterError),
+        ({"port": "80"}, InputTypeError),
+        ({"max_body": 0}, InvalidParameterError),
+        ({"api_key": ""}, InvalidParameterError),
+    ],
+)
+def test_bad_options_are_refused(
+    tmp_path: Path, options: dict[str, Any], error: type[Exception]
+) -> None:
+    """Options are checked before anything binds."""
+    with pytest.raises(error):
+        TrackingServer(tmp_path, **options)
+
+
+def test_the_repr_shows_where_and_whether_a_key_is_needed(tmp_path: Path) -> None:
+    """repr: URL, store, 'required' or 'none' (never the key)."""
+    server = TrackingServer(tmp_path, port=0, api_key=KEY)
+    try:
+        assert repr(server) == (
+            f"TrackingServer(url='{server.url}', runs_dir='{tmp_path}', "
+            "api_key=required)"
+        )
+    finally:
+        server.stop()
+
+
+def test_protocol_errors_carry_their_status() -> None:
+    """ProtocolError keeps the status and message for the answer."""
+    error = ProtocolError(418, "teapot")
+    assert (error.status, error.message, str(error)) == (418, "teapot", "teapot")
+
+
+@pytest.mark.parametrize(
+    ("batches", "expected_steps"),
+    [
+        ([range(10), range(5, 15)], list(range(15))),  # overlap: a repeat + more
+        ([range(5, 10), range(5)], list(range(5, 10))),  # below the watermark
+        ([range(10), [12, 11, 14]], [*range(10), 12, 11, 14]),  # gaps, unordered
+        ([[3, 1, 2], [1, 2, 3]], [3, 1, 2]),  # unordered, repeated
+    ],
+)
+def test_sequence_ids_in_any_order_are_stored_once(
+    server: TrackingServer,
+    client: Client,
+    batches: list[Any],
+    expected_steps: list[int],
+) -> None:
+    """Our clients send contiguous ascending ids (the fast path); anything else
+    still stores each new id once (ids at or below the highest stored are old)."""
+    run_id = create(client)
+    for seqs in batches:
+        payload = {
+            "logs": [
+                {"name": "m", "msg_id": f"{run_id}:{n}", "value": n, "step": n}
+                for n in seqs
+            ]
+            + [
+                {
+                    "name": "r",
+                    "msg_id": "res",
+                    "value": 1,
+                    "metadata": {"type": "result"},
+                }
+            ]
+        }
+        status, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", payload)
+        assert status == 200
+        assert answer["data"]["received"] == len(seqs) + 1
+    assert only_run(server.runs_dir)["metrics"]["m"]["steps"] == expected_steps
+
+
+def test_an_ipv6_address_can_be_bound(tmp_path: Path) -> None:
+    """host='::1' binds IPv6; the URL brackets the address."""
+    try:
+        server = TrackingServer(tmp_path, host="::1", port=0, fsync=False)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with server:
+        assert server.url == f"http://[::1]:{server.port}"
+        conn = http.client.HTTPConnection("::1", server.port, timeout=20)
+        conn.request("GET", "/health")
+        assert conn.getresponse().status == 200
+        conn.close()
+
+
+def test_a_body_shorter_than_announced_is_400(server: TrackingServer) -> None:
+    """Content-Length larger than what arrives: 400, the connection closed."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(
+            b"POST /experiments HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}"
+        )
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"the body ended after 2 of 100 bytes" in answer
+
+
+def test_stop_gives_up_waiting_after_its_timeout(
+    server: TrackingServer,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A request slower than stop()'s timeout is logged, not waited for forever."""
+    run_id = create(client)
+    entered, release = threading.Event(), threading.Event()
+    append = server.store.append
+
+    def stuck(*args: Any) -> Any:
+        entered.set()
+        release.wait(20)
+        return append(*args)
+
+    monkeypatch.setattr(server.store, "append", stuck)
+    worker = threading.Thread(
+        target=client,
+        args=("POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 1)),
+    )
+    worker.start()
+    assert entered.wait(20)
+    server.stop(timeout=0.05)
+    release.set()
+    worker.join(20)
+    assert "1 requests still running after 0.05 s" in caplog.text
+
+
+def test_the_dedup_window_forgets_the_oldest_random_ids(
+    server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random ids are remembered in a window of the run's last ids."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.DEDUP_WINDOW", 3)
+    run_id = create(client)
+    path = f"/experiments/{run_id}/logs/batch"
+
+    def send(*ids: str) -> int:
+        entries = [{"name": "a", "msg_id": i, "value": 1, "step": 0} for i in ids]
+        return int(client("POST", path, {"logs": entries})[1]["data"]["stored"])
+
+    assert send("u1", "u2", "u3", "u4") == 4
+    assert send("u2", "u3", "u4") == 0  # in the window
+    assert send("u1") == 1  # fell out of the window of 3
+
+
+def test_reopening_reads_only_the_tail_and_unescapes_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the ids come from the last bytes; escaped ids are decoded."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.TAIL_BYTES", 300)
+    ids = [f'id"{i}' for i in range(20)]  # quotes: stored escaped
+    batch = {"logs": [{"name": "a", "msg_id": i, "value": 1, "step": 0} for i in ids]}
+    with TrackingServer(tmp_path, port=0, fsync=False) as first:
+        client = Client(first)
+        run_id = create(client)
+        client("POST", f"/experiments/{run_id}/logs/batch", batch)
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        _, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", batch)
+        client.close()
+    # The last ids (inside the 300-byte tail) are known; the first are not.
+    assert 0 < answer["data"]["duplicates"] < 20
+    assert answer["data"]["stored"] == 20 - answer["data"]["duplicates"]
+
+
+def test_a_moved_run_is_found_again(server: TrackingServer, client: Client) -> None:
+    """A run directory renamed on disk is looked up again, not served stale."""
+    run_id = create(client)
+    server.store.close()
+    old = next(server.runs_dir.glob(f"*/{run_id}"))
+    new = old.parent.parent / "renamed" / run_id
+    new.parent.mkdir()
+    old.rename(new)
+    status, answer, _ = client("GET", f"/experiments/{run_id}")
+    assert status == 200
+    assert answer["data"]["name"] == "renamed"
