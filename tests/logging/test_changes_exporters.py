@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -67,61 +66,50 @@ def test_json_lines_exporter_from_several_processes_keeps_whole_lines(
     assert all(json.loads(line)["action"] == "add" for line in lines)
 
 
+def wait_for(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            msg = "condition not met in time"
+            raise AssertionError(msg)
+        time.sleep(0.01)
+
+
 # ---------------------------------------------------------------- HTTP
 class Receiver(ThreadingHTTPServer):
-    """A local endpoint that fails the first `fail` requests with a 500."""
+    """A local endpoint answering `statuses` first (then 204), keeping the bodies."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.batches: list[list[dict[str, Any]]] = []
-        self.fail = 0
+        self.requests: list[tuple[str, str | None]] = []
+        self.statuses: list[int] = []
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/changes"
+        return f"http://127.0.0.1:{self.server_address[1]}/v1/changes"
 
 
 class Handler(BaseHTTPRequestHandler):
     server: Receiver
+    protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.server.fail > 0:
-            self.server.fail -= 1
-            self.send_response(500)
-        else:
+        self.server.requests.append((self.path, self.headers.get("x-api-key")))
+        status = self.server.statuses.pop(0) if self.server.statuses else 204
+        if status == 204:
             self.server.batches.append(json.loads(body))
-            self.send_response(204)
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:
         pass
 
 
-class UrllibSender:
-    """The smallest sender: one POST per batch, raises on a non-2xx answer.
-
-    Stands in for the shared HTTP sink of logging.sinks (issue 8), which
-    HttpExporter takes through the same ``send(batch)`` method.
-    """
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def send(self, batch: list[dict[str, Any]]) -> None:
-        request = urllib.request.Request(  # noqa: S310 - our own local server
-            self.url,
-            data=json.dumps(batch).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - our own local server
-            response.read()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
+@contextlib.contextmanager
+def serving(server: Receiver) -> Iterator[Receiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -132,81 +120,162 @@ def receiver() -> Iterator[Receiver]:
         thread.join()
 
 
-def wait_for(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            msg = "condition not met in time"
-            raise AssertionError(msg)
-        time.sleep(0.01)
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving(Receiver()) as server:
+        yield server
 
 
-def test_http_exporter_sends_batches_in_the_background(receiver: Receiver) -> None:
-    """Full batches go out without waiting for the interval; all arrive in order."""
+def sent(server: Receiver) -> list[dict[str, Any]]:
+    return [record for batch in server.batches for record in batch]
+
+
+def test_http_exporter_posts_batches_in_order(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """Full batches go out at once, the rest at close; the key is in a header."""
     exporter = HttpExporter(
-        UrllibSender(receiver.url), batch_size=10, flush_interval=30
+        receiver.url,
+        api_key="s3cret",
+        runs_dir=tmp_path,
+        batch_size=10,
+        flush_interval=30,
     )
     d = TrackedList(observers=[exporter])
     for i in range(25):
         d.append(i)
-    wait_for(lambda: sum(len(b) for b in receiver.batches) >= 20)
     exporter.close()
-    sent = [r for batch in receiver.batches for r in batch]
+    assert exporter.delivered is True
     assert [len(b) for b in receiver.batches] == [10, 10, 5]
-    assert [r["new"] for r in sent] == list(range(25))
+    assert [r["new"] for r in sent(receiver)] == list(range(25))
+    assert set(receiver.requests) == {("/v1/changes", "s3cret")}
     assert exporter.sent == 25
-    assert exporter.buffered == 0
-    assert "HttpExporter" in repr(exporter)
+    assert exporter.errors == []
+    assert "s3cret" not in repr(exporter)
 
 
-def test_http_exporter_retries_a_failed_batch(
-    receiver: Receiver, caplog: pytest.LogCaptureFixture
+def test_http_exporter_retries_through_the_shared_sender(
+    receiver: Receiver, tmp_path: Path
 ) -> None:
-    """A failed batch is kept and retried with backoff; nothing lost or reordered."""
-    receiver.fail = 2
+    """5xx and 429 answers are retried; nothing is lost or reordered."""
+    receiver.statuses = [503, 429, 500]
     exporter = HttpExporter(
-        UrllibSender(receiver.url), batch_size=3, flush_interval=0.01
+        receiver.url,
+        runs_dir=tmp_path,
+        batch_size=3,
+        flush_interval=0.01,
+        max_retry_delay=0.05,
     )
     d = TrackedDict(observers=[exporter])
     for i in range(7):
         d[f"k{i}"] = i
-    wait_for(lambda: exporter.sent == 7)
+    assert exporter.flush(timeout=30)
     exporter.close()
-    assert exporter.failures == 2
-    sent = [r["path"][0] for batch in receiver.batches for r in batch]
-    assert sent == [f"k{i}" for i in range(7)]
-    assert "sending changes failed" in caplog.text
+    assert [r["path"][0] for r in sent(receiver)] == [f"k{i}" for i in range(7)]
+    assert len(receiver.requests) >= 6
 
 
-def test_http_exporter_bounds_its_buffer_and_close_reports(receiver: Receiver) -> None:
-    """Endpoint down: at most max_buffer records wait; close raises or counts."""
-    receiver.fail = 10**6
+def test_http_exporter_lists_refused_requests(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """A 400 is not retried: the request is set aside and reported."""
+    receiver.statuses = [400]
+    exporter = HttpExporter(receiver.url, runs_dir=tmp_path, batch_size=1)
+    d = TrackedList(observers=[exporter])
+    d.append("refused")
+    d.append("accepted")
+    exporter.close()
+    assert [r["new"] for r in sent(receiver)] == ["accepted"]
+    assert len(exporter.errors) == 1
+    assert exporter.errors[0].status == 400
+
+
+def test_http_exporter_spools_while_the_endpoint_is_down(tmp_path: Path) -> None:
+    """Undelivered at close: spooled, and sent by the next exporter of that name."""
+    server = Receiver()
+    url = server.url
+    server.server_close()  # nobody listens on that port now
     exporter = HttpExporter(
-        UrllibSender(receiver.url), batch_size=100, flush_interval=60, max_buffer=5
+        url,
+        name="audit",
+        runs_dir=tmp_path,
+        batch_size=2,
+        max_retry_delay=0.05,
+        shutdown_timeout=0.5,
     )
     d = TrackedList(observers=[exporter])
-    for i in range(8):
+    for i in range(3):
         d.append(i)
-    assert exporter.dropped == 3
-    with pytest.raises(urllib.error.HTTPError):
-        exporter.flush()
-    with pytest.raises(urllib.error.HTTPError):
-        exporter.close()
-    exporter.close(quiet=True)
-    assert exporter.dropped == 8
-    d.append("after close")
-    assert exporter.dropped == 9
+    exporter.close()
+    assert exporter.delivered is False
+    assert list((tmp_path / ".spool").glob("audit.outbox*"))
+    again = Receiver.__new__(Receiver)
+    ThreadingHTTPServer.__init__(
+        again, ("127.0.0.1", int(url.split(":")[2].split("/")[0])), Handler
+    )
+    again.batches, again.requests, again.statuses = [], [], []
+    with serving(again):
+        later = HttpExporter(url, name="audit", runs_dir=tmp_path)
+        assert later.flush(timeout=30)
+        later.close()
+    assert [r["new"] for r in sent(again)] == [0, 1, 2]
 
 
-def test_http_exporter_arguments_are_checked() -> None:
-    """The sender needs send(); sizes and intervals must make sense."""
-    with pytest.raises(InputTypeError, match="send"):
-        HttpExporter(object())  # type: ignore[arg-type]
-    sender = UrllibSender("http://127.0.0.1:9/")
+def test_http_exporter_arguments_are_checked(tmp_path: Path) -> None:
+    """A URL must be http(s) with a host; names and sizes are checked."""
+    with pytest.raises(InvalidParameterError, match="url"):
+        HttpExporter("ftp://example.com/changes")
+    with pytest.raises(InputTypeError, match="url"):
+        HttpExporter(42)  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError, match="name"):
+        HttpExporter("http://127.0.0.1:9/", name=3)  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="batch_size"):
-        HttpExporter(sender, batch_size=0)
+        HttpExporter("http://127.0.0.1:9/", batch_size=0)
     with pytest.raises(InvalidParameterError, match="flush_interval"):
-        HttpExporter(sender, flush_interval=0)
+        HttpExporter("http://127.0.0.1:9/", flush_interval=0)
+
+
+def test_a_batch_exporter_keeps_a_failed_batch_and_bounds_its_buffer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client that fails keeps the batch for a retry; beyond max_buffer, drops."""
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.failures = 2
+            self.keys: list[str] = []
+
+        def put_object(self, **kwargs: Any) -> None:
+            if self.failures:
+                self.failures -= 1
+                msg = "S3 is down"
+                raise ConnectionError(msg)
+            self.keys.append(kwargs["Key"])
+
+    client = Flaky()
+    exporter = S3Exporter(client, "b", batch_size=2, flush_interval=0.01, max_buffer=5)
+    d = TrackedList(observers=[exporter])
+    for i in range(4):
+        d.append(i)
+    wait_for(lambda: exporter.sent == 4)
+    assert exporter.failures == 2
+    assert "sending changes failed" in caplog.text
+    exporter.close()
+    down = Flaky()
+    down.failures = 10**6
+    blocked = S3Exporter(down, "b", batch_size=100, flush_interval=60, max_buffer=3)
+    d = TrackedList(observers=[blocked])
+    for i in range(5):
+        d.append(i)
+    assert blocked.dropped == 2
+    with pytest.raises(ConnectionError):
+        blocked.flush()
+    with pytest.raises(ConnectionError):
+        blocked.close()
+    blocked.close(quiet=True)
+    assert blocked.dropped == 5
+    d.append("after close")
+    assert blocked.dropped == 6
 
 
 # ---------------------------------------------------------------- S3

@@ -247,8 +247,11 @@ class FakeClient:
         pass
 
 
-def test_observers_from_config_builds_every_kind(tmp_path: Path) -> None:
+def test_observers_from_config_builds_every_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """All kinds from one JSON file; objects come from objects=, by name."""
+    monkeypatch.setenv("ML_INFRA_UTILS_RUNS_DIR", str(tmp_path / "runs"))
     registry = prometheus_client.CollectorRegistry()
     counter = prometheus_client.Counter("c", "c", ["action"], registry=registry)
     loop = asyncio.new_event_loop()
@@ -257,7 +260,7 @@ def test_observers_from_config_builds_every_kind(tmp_path: Path) -> None:
         {"kind": "logging", "logger": "x", "level": "debug"},
         {"kind": "jsonl", "path": str(tmp_path / "out" / "changes.jsonl")},
         {"kind": "filter", "actions": ["add"], "observer": {"kind": "collector"}},
-        {"kind": "http", "sender": "web", "batch_size": 10},
+        {"kind": "http", "url": "http://127.0.0.1:9/changes", "batch_size": 10},
         {"kind": "s3", "client": "s3", "bucket": "b", "prefix": "p/"},
         {"kind": "kafka", "producer": "kafka", "topic": "t"},
         {"kind": "counter", "counter": "prom"},
@@ -266,7 +269,6 @@ def test_observers_from_config_builds_every_kind(tmp_path: Path) -> None:
     path = tmp_path / "observers.json"
     path.write_text(json.dumps(config))
     objects = {
-        "web": FakeClient(),
         "s3": FakeClient(),
         "kafka": FakeClient(),
         "prom": counter,
@@ -284,6 +286,7 @@ def test_observers_from_config_builds_every_kind(tmp_path: Path) -> None:
         d["a"] = 1
         assert len(built[0]) == 1  # type: ignore[arg-type]
         assert (tmp_path / "out" / "changes.jsonl").read_text().count("\n") == 1
+        built[4].shutdown_timeout = 0.1  # type: ignore[attr-defined]  # nobody listens
         for exporter in built[2], built[4], built[5]:
             exporter.close()  # type: ignore[attr-defined]
     finally:
@@ -297,7 +300,10 @@ def test_observers_from_config_builds_every_kind(tmp_path: Path) -> None:
     [
         ([{"kind": "webhook"}], "valid kinds: collector, counter, filter, http"),
         ([{"kind": "collector", "size": 1}], r"unknown option\(s\) \['size'\]"),
-        ([{"kind": "http", "sender": "requests.post"}], "must name one of the objects"),
+        (
+            [{"kind": "counter", "counter": "prometheus_client.Counter"}],
+            "must name one",
+        ),
         ([{"kind": "s3", "client": "c"}], "needs the option 'bucket'"),
         ([{"kind": "kafka", "producer": "c"}], "needs the option 'topic'"),
         ([{"kind": "jsonl"}], "needs the option 'path'"),

@@ -7,7 +7,9 @@ Every exporter writes ``record.to_dict()`` (the JSON-safe form documented in
 straight to an ``O_APPEND`` file (the writer the structured logger and the run
 store share). The remote ones never block the changing thread on the network:
 :class:`HttpExporter` and :class:`S3Exporter` buffer records and a background
-thread sends them in batches, retrying a failed batch with backoff;
+thread hands them over in batches (:class:`HttpExporter` to the package's
+shared HTTP sender, which retries and spools; :class:`S3Exporter` to the
+client, retrying a failed batch with backoff);
 :class:`KafkaExporter` hands each record to the producer, which batches on its
 own. S3 and Kafka take the user's own client object (boto3-style
 ``put_object``, kafka-python-style ``send``), so the package stays
@@ -21,16 +23,25 @@ import logging
 import os
 import secrets
 import threading
+import urllib.parse
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._errors import (
+    InputTypeError,
+    InvalidParameterError,
+    TrackingServerError,
+)
 
 from ._change import Change
 from ._json import dumps, dumps_line
 from ._output import AppendFile
+from ._urls import redact_url as redact
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = [
     "HttpExporter",
@@ -103,22 +114,6 @@ class JsonLinesExporter(_Closing):
         return f"JsonLinesExporter({self.path!r})"
 
 
-class _Sender(Protocol):
-    """What :class:`HttpExporter` sends through: one method taking a batch.
-
-    ``send(batch)`` delivers a list of JSON-safe dicts (the records'
-    ``to_dict()``) or raises; the exporter retries a batch that raised, so a
-    receiver should deduplicate by ``seq`` if it cares.
-
-    Maintainers: this small interface stands in for the shared HTTP sender of
-    ``logging.sinks`` until that lands; wiring means building the request
-    (``POST <path>`` with ``dumps(batch)``) from that sender inside
-    ``HttpExporter._send``.
-    """
-
-    def send(self, batch: list[dict[str, Any]], /) -> object: ...  # pragma: no cover
-
-
 _live: weakref.WeakSet[_BatchExporter] = weakref.WeakSet()
 
 
@@ -189,7 +184,7 @@ class _BatchExporter(_Closing):
             if self._closed:
                 return
             try:
-                self.flush()
+                self._hand_over()
             except Exception:
                 self.failures += 1
                 if self.failures & (self.failures - 1) == 0:
@@ -210,6 +205,9 @@ class _BatchExporter(_Closing):
 
         A failed batch stays buffered (in order) and is retried.
         """
+        self._hand_over()
+
+    def _hand_over(self) -> None:
         with self._io:
             while True:
                 with self._lock:
@@ -234,7 +232,7 @@ class _BatchExporter(_Closing):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         try:
-            self.flush()
+            self._hand_over()
         except Exception:
             if not quiet:
                 raise
@@ -252,51 +250,109 @@ class _BatchExporter(_Closing):
 
 
 class HttpExporter(_BatchExporter):
-    """Sends records in batches through an HTTP sender, retrying failures.
+    """POSTs records in JSON batches to an HTTP endpoint, never blocking a change.
 
-    *sender* is the object that talks HTTP: anything with a
-    ``send(batch: list[dict])`` method that delivers the batch or raises (the
-    records' ``to_dict()``, in order). The exporter only batches: every *batch_size*
-    records or every *flush_interval* seconds, in a daemon thread, so a
-    change never waits for the network; a batch that fails is retried, in
-    order, with the interval doubling up to a minute. At most *max_buffer*
-    records wait; beyond that new ones are dropped and counted in
-    :attr:`dropped`. Remaining records are sent at :meth:`close` and at
-    interpreter exit.
+    Every *batch_size* records, or every *flush_interval* seconds, the records
+    gathered so far go to *url* as one JSON array of their ``to_dict()``. Each
+    request is handed to the package's HTTP sender, the transport under
+    :class:`~ml_infra_utils.HttpSink`: it returns at once, and a background
+    thread delivers the requests in order over one kept-alive connection,
+    retries connection errors, timeouts, 408/425/429 and 5xx (honouring
+    ``Retry-After``), and while the endpoint is down spools them to
+    ``<runs_dir>/.spool/<name>.outbox``, sent when it answers again (or by a
+    later exporter of the same *name*, or :func:`~ml_infra_utils.send_spooled`).
+    A request refused with another 4xx is set aside and listed in
+    :attr:`errors`. The rest is sent at :meth:`close` and at interpreter exit,
+    waiting at most *shutdown_timeout*; what is left stays spooled.
 
     Args:
-        sender: the HTTP sender.
-        batch_size: records per batch (default 100).
-        flush_interval: seconds between sends (default 1.0).
-        max_buffer: records held while the endpoint is down (default 100,000).
+        url: the endpoint, e.g. ``https://audit.example.com/v1/changes``.
+        api_key: sent in the ``x-api-key`` header (never logged or spooled).
+        name: names the outbox; give a fixed one to have a later process send
+            what this one could not (default: unique per exporter).
+        runs_dir: the local store whose ``.spool/`` holds undelivered requests;
+            default ``$ML_INFRA_UTILS_RUNS_DIR`` or ``./runs``.
+        batch_size: records per request (default 100).
+        flush_interval: seconds between requests while changes trickle in
+            (default 1.0).
+        timeout: seconds one request may take.
+        max_retry_delay: the longest pause between two attempts.
+        shutdown_timeout: the longest :meth:`close` waits for the endpoint.
+        ssl_context: for ``https://`` with your own CA.
+
+    Raises:
+        InputTypeError, InvalidParameterError: a bad argument.
     """
 
     def __init__(
         self,
-        sender: _Sender,
+        url: str,
         *,
+        api_key: str | None = None,
+        name: str | None = None,
+        runs_dir: str | os.PathLike[str] | None = None,
         batch_size: int = 100,
         flush_interval: float = 1.0,
-        max_buffer: int = 100_000,
+        timeout: float = 10.0,
+        max_retry_delay: float = 10.0,
+        shutdown_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        if not callable(getattr(sender, "send", None)):
-            msg = (
-                "sender must have a send(batch) method that POSTs a list of "
-                f"dicts, got {type(sender).__name__}"
-            )
+        from ._http import BatchSender  # http.client and ssl: only when used
+        from ._http_sink import SPOOL_DIR
+        from ._settings import runs_dir_setting
+        from ._urls import check_url, positive_seconds
+
+        parts = urllib.parse.urlsplit(check_url(url))
+        given: object = name  # users without a type checker pass anything
+        if given is not None and not isinstance(given, str):
+            msg = f"name must be a string or None, got {type(given).__name__}"
             raise InputTypeError(msg)
         super().__init__(
-            batch_size=batch_size, flush_interval=flush_interval, max_buffer=max_buffer
+            batch_size=batch_size, flush_interval=flush_interval, max_buffer=100_000
         )
-        self.sender = sender
+        self.shutdown_timeout = positive_seconds(shutdown_timeout, "shutdown_timeout")
+        self.url = url
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.delivered: bool | None = None
+        self._sender = BatchSender(
+            f"{parts.scheme}://{parts.netloc}",
+            name=name or f"changes-{secrets.token_hex(4)}",
+            spool_dir=runs_dir_setting(runs_dir) / SPOOL_DIR,
+            api_key=api_key,
+            timeout=timeout,
+            max_retry_delay=max_retry_delay,
+            ssl_context=ssl_context,
+        )
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
-        self.sender.send(batch)
+        body = dumps(batch).encode("utf-8")
+        self._sender.send("POST", self._path, body, records=len(batch))
+
+    @property
+    def errors(self) -> list[TrackingServerError]:
+        """The requests the endpoint refused (a 4xx but 408/429), oldest first."""
+        return list(self._sender.errors)
+
+    def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Send what is buffered and wait until the endpoint has it all.
+
+        Returns:
+            Whether everything was delivered within *timeout* seconds.
+        """
+        self._hand_over()
+        return self._sender.flush(timeout)
+
+    def close(self, *, timeout: float | None = None, quiet: bool = False) -> None:
+        """Send the rest, waiting at most *shutdown_timeout*; idempotent.
+
+        Sets :attr:`delivered`; what the endpoint did not take is spooled.
+        """
+        super().close(timeout=timeout, quiet=quiet)
+        self.delivered = self._sender.close(self.shutdown_timeout)
 
     def __repr__(self) -> str:
-        return (
-            f"HttpExporter({self.sender!r}, sent={self.sent}, buffered={self.buffered})"
-        )
+        return f"HttpExporter({redact(self.url)!r}, sent={self.sent})"
 
 
 class S3Exporter(_BatchExporter):

@@ -3,7 +3,7 @@
 Private: the public name is re-exported by :mod:`ml_infra_utils.logging.changes`.
 
 A config never names code: each item picks a *kind* from a fixed table, and the
-objects a kind needs (an HTTP sender, an S3 client, a Kafka producer, a
+objects a kind needs (an S3 client, a Kafka producer, an SSL context, a
 Counter, a queue) are passed in by the program under names the config refers
 to. Nothing is imported and nothing is called at load time except the
 observers' own constructors.
@@ -39,8 +39,11 @@ _TABLE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "counter": (frozenset({"labels"}), frozenset({"counter"})),
     "filter": (frozenset({"actions", "path_prefix", "observer"}), frozenset()),
     "http": (
-        frozenset({"batch_size", "flush_interval", "max_buffer"}),
-        frozenset({"sender"}),
+        frozenset(
+            {"url", "api_key", "name", "runs_dir", "batch_size", "flush_interval"}
+            | {"timeout", "max_retry_delay", "shutdown_timeout"}
+        ),
+        frozenset({"ssl_context"}),
     ),
     "jsonl": (frozenset({"path"}), frozenset()),
     "kafka": (frozenset({"topic"}), frozenset({"producer"})),
@@ -69,8 +72,9 @@ def observers_from_config(
     logging    ``logger`` (a name), ``level`` (``"INFO"`` or a number)
     jsonl      ``path``
     filter     ``observer`` (a nested item), ``actions``, ``path_prefix``
-    http       ``sender`` (object name), ``batch_size``, ``flush_interval``,
-               ``max_buffer``
+    http       ``url``, ``api_key``, ``name``, ``runs_dir``, ``batch_size``,
+               ``flush_interval``, ``timeout``, ``max_retry_delay``,
+               ``shutdown_timeout``, ``ssl_context`` (object name)
     s3         ``client`` (object name), ``bucket``, ``prefix``, ``batch_size``,
                ``flush_interval``, ``max_buffer``
     kafka      ``producer`` (object name), ``topic``
@@ -207,7 +211,7 @@ def _make(  # noqa: PLR0911 - one return per kind
         inner = _build(options.pop("observer"), f"{where}.observer", objects)
         return FilteredObserver(inner, **options)
     if kind == "http":
-        return HttpExporter(options.pop("sender"), **options)
+        return HttpExporter(options.pop("url"), **options)
     if kind == "s3":
         return S3Exporter(options.pop("client"), options.pop("bucket"), **options)
     if kind == "kafka":
