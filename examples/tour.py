@@ -1,7 +1,7 @@
 """A short tour of ml-infra-utils: one step through each subpackage.
 
-Run it with `make demo`. The end-to-end training example replaces it as the
-main job once every subpackage has landed.
+Run it with `python examples/tour.py`; `make demo` runs the end-to-end training
+example, examples/train_classifier.py.
 """
 
 from __future__ import annotations
