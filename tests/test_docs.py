@@ -1,4 +1,4 @@
-"""Every example in the user guide (docs/*.md) runs, and shows what it says.
+"""Every example in the README and the guide (docs/*.md) runs as shown.
 
 Two kinds of examples, checked for every page:
 
@@ -26,8 +26,9 @@ import pytest
 
 from ml_infra_utils import end_run, retry_testing
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # Pages that document a subpackage: each must show runnable examples.
 GUIDES = {"preprocessing", "metrics", "decorators", "logging", "runs", "changes", "cli"}
