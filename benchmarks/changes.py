@@ -23,21 +23,16 @@ section of ``docs/benchmarks.md``.
 
 from __future__ import annotations
 
+import glob
+import json
+import os
+import subprocess
 import sys
+import timeit
 from pathlib import Path
+from typing import Any
 
-# Python puts this folder first on sys.path, and benchmarks/logging.py would
-# then stand in for the standard library's logging: take the folder off.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-import glob  # noqa: E402 - after the sys.path fix above
-import json  # noqa: E402
-import logging  # noqa: E402, F401 - the stdlib's, cached before HERE returns to sys.path
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import timeit  # noqa: E402
-from typing import Any  # noqa: E402
 
 ROOT = HERE.parent
 PDT_VENV = ROOT / ".venv-pydatatracker"
@@ -200,8 +195,7 @@ def _version(python: str) -> str:
 
 
 def main() -> None:
-    sys.path.insert(0, str(HERE))
-    import _harness
+    import _harness  # next to this script, first on sys.path
 
     print("measuring our side in this interpreter ...", file=sys.stderr)
     here = side("ours")
