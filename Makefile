@@ -29,8 +29,8 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 	@touch $@
 
 # ------------------------------------------------------------------ the two commands of the README
-demo: $(VENV)/.stamp-base  ## run the main example
-	$(PY) examples/demo.py
+demo: $(VENV)/.stamp-base  ## run the main example: train a classifier end to end
+	$(PY) examples/train_classifier.py
 
 test: lint typecheck pytest  ## lint, type-check and run the whole test suite with coverage
 

@@ -35,13 +35,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# benchmarks/logging.py would shadow the stdlib's logging (tora imports it):
-# this directory goes to the end of the path, where _harness is still found.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.append(str(HERE))
+import _harness  # next to this script, first on sys.path
 
-import _harness  # noqa: E402 - after the path fix
+HERE = Path(__file__).resolve().parent
 
 QUICK = _harness.QUICK
 CLIENTS = 8

@@ -22,7 +22,8 @@ can catch either our class or the builtin they already handle::
     ├── RetryError(MLInfraError, RuntimeError)  retry_on_condition gave up
     ├── OutputClosedError(MLInfraError, ValueError)  written to after close()
     ├── TrackingServerError(MLInfraError, RuntimeError)  a server refused, or no answer
-    └── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
+    ├── UndefinedMetricWarning(MLInfraError, UserWarning)  a score divided 0 by 0
+    └── ChangeHistoryError(MLInfraError, LookupError)  undo/revert past the history
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import functools
 from typing import Any
 
 __all__ = [
+    "ChangeHistoryError",
     "ConstantInputError",
     "CorruptRunError",
     "EmptyInputError",
@@ -267,6 +269,15 @@ class TrackingServerError(MLInfraError, RuntimeError):
             TrackingServerError, status=self.status, method=self.method, path=self.path
         )
         return (rebuild, self.args)
+
+
+class ChangeHistoryError(MLInfraError, LookupError):
+    """A tracked container cannot undo or revert: the change is not in its history.
+
+    Raised by ``undo()`` on an empty history, by ``revert(to)`` when changes
+    after *to* were dropped by ``max_history``, and when a recorded change no
+    longer applies (the container was changed behind the tracker's back).
+    """
 
 
 # Show the public location in tracebacks and reprs (``ml_infra_utils.InputTypeError``

@@ -21,6 +21,7 @@ from ml_infra_utils._errors import InputTypeError
 from ._validators import check_name, check_step, check_value
 
 __all__ = [
+    "CHANGES_FILE",
     "METRICS_FILE",
     "RUN_FILE",
     "SCHEMA_VERSION",
@@ -45,6 +46,7 @@ is integer milliseconds since the Unix epoch (UTC) when the value was logged.
 
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
+CHANGES_FILE = "changes.jsonl"  # change records of a watched TrackedDict
 SCHEMA_VERSION = 1
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -13,6 +13,7 @@ import platform
 import secrets
 import socket
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -114,6 +115,7 @@ class Run(BufferedRun):
 
     __slots__ = (
         "__weakref__",
+        "_changes",
         "_host",
         "_names",
         "_params",
@@ -156,6 +158,7 @@ class Run(BufferedRun):
             remote=(tracking_url, api_key, timeout),
         )
         self._params: dict[str, Any] = {}
+        self._changes: list[dict[str, Any]] = []
         self._tags: dict[str, str] = {}
         self._results: dict[str, float] = {}
         if params is not None:
@@ -174,6 +177,8 @@ class Run(BufferedRun):
             shutdown_timeout=timeout,
         )
         self._start(sigterm=sigterm)
+        if params is not None:
+            _watch_params(self, params)
 
     # ------------------------------------------------------------------ logging
     def metric(self, name: str, value: float, step: int | None = None) -> None:
@@ -269,12 +274,33 @@ class Run(BufferedRun):
         A value strict JSON can hold is stored as JSON (tuples become lists,
         keys become strings); anything else (NaN, a set, an object) as its
         ``repr()``. Written at the next flush.
+
+        A tracked mapping (:class:`~ml_infra_utils.TrackedDict`) is also
+        watched until the run ends: each later change of it updates the
+        params and its change record goes to the sink (``changes.jsonl`` in the
+        local store, see ``docs/runs.md``), so a configuration changed mid-run
+        is recorded in the run.
+
+        Examples:
+            >>> import tempfile
+            >>> from ml_infra_utils import Run, TrackedDict, load_run
+            >>> config = TrackedDict({"lr": 0.1})
+            >>> with Run("demo", runs_dir=tempfile.mkdtemp()) as run:
+            ...     run.log_params(config)
+            ...     config["lr"] = 0.01  # e.g. a scheduler, mid-run
+            >>> data = load_run(run.path)
+            >>> (
+            ...     data["params"],
+            ...     [(c["path"], c["old"], c["new"]) for c in data["changes"]],
+            ... )
+            ({'lr': 0.01}, [(['lr'], 0.1, 0.01)])
         """
         clean = self._clean_params(mapping)
         self._require_open()
         with _lifecycle.guarded(self._state):
             self._params.update(clean)
             self._dirty = True
+        _watch_params(self, mapping)
 
     def set_tags(self, mapping: Mapping[str, Any]) -> None:
         """Set tags (str values; int, float and bool are stored as their str)."""
@@ -357,6 +383,31 @@ class Run(BufferedRun):
             self._end("failed", describe(exc))
 
     # ------------------------------------------------------------------ internals
+    def _param_changed(
+        self, clean: dict[str, Any], gone: set[str], change: dict[str, Any]
+    ) -> None:
+        # A watched tracked mapping changed (see _ParamWatcher).
+        self._require_open()
+        with _lifecycle.guarded(self._state):
+            for key in gone:
+                self._params.pop(key, None)
+            self._params.update(clean)
+            self._changes.append(change)
+            self._dirty = True
+
+    def _drain(self) -> None:
+        # Called with self._io held, like the base's: then the change records.
+        super()._drain()
+        changes = self._changes
+        count = len(changes)
+        if not count:
+            return
+        batch = changes[:count]
+        write = getattr(self._sink, "write_changes", None)
+        if write is not None:
+            write(batch)  # raises: the records stay and are retried
+        del changes[:count]
+
     def _slot(self, name: object, argument: str) -> list[Any]:
         # Per metric name: [auto-step counter, highest explicit step, the name
         # as a plain str]. One dict lookup validates the name and finds both.
@@ -403,6 +454,40 @@ class Run(BufferedRun):
                 "pid": self._pid,
                 "python": platform.python_version(),
             }
+
+
+class _ParamWatcher:
+    """The observer a run puts on a tracked params mapping (weak both ways)."""
+
+    __slots__ = ("_mapping", "_run", "keys")
+
+    def __init__(self, run: Run, mapping: Any) -> None:
+        self._run = weakref.ref(run)
+        self._mapping = weakref.ref(mapping)
+        self.keys = {str(k) for k in mapping}
+
+    def __call__(self, record: Any) -> None:
+        run, mapping = self._run(), self._mapping()
+        if mapping is None:
+            return
+        if run is None or run.closed:
+            mapping.remove_observer(self)
+            return
+        clean = run._clean_params(mapping)
+        gone, self.keys = self.keys - set(clean), set(clean)
+        run._param_changed(clean, gone, record.to_dict())
+
+
+def _watch_params(run: Run, mapping: Mapping[str, Any]) -> None:
+    # Duck-typed on the tracked containers of logging.changes (a sibling layer).
+    add = getattr(mapping, "add_observer", None)
+    observers = getattr(mapping, "observers", ())
+    if not callable(add):
+        return
+    for observer in observers:
+        if isinstance(observer, _ParamWatcher) and observer._run() is run:
+            return
+    add(_ParamWatcher(run, mapping))
 
 
 def _run_name(name: object) -> str | None:

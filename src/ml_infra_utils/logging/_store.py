@@ -16,7 +16,7 @@ from typing import Any
 
 from ml_infra_utils._errors import CorruptRunError, InputTypeError, RunNotFoundError
 
-from ._records import METRICS_FILE, RUN_FILE, decode_number
+from ._records import CHANGES_FILE, METRICS_FILE, RUN_FILE, decode_number
 from ._settings import runs_dir_setting
 
 __all__ = ["list_runs", "load_run", "read_run_info"]
@@ -80,7 +80,9 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         The fields of ``run.json`` plus ``path`` (str), ``metrics`` (a dict
         mapping each metric name to ``{"steps": [...], "values": [...],
         "timestamps": [...]}`` in logging order; timestamps are milliseconds
-        since the Unix epoch) and ``skipped_lines`` (lines of ``metrics.jsonl``
+        since the Unix epoch), ``changes`` (the change records of a tracked
+        params mapping, from ``changes.jsonl``; usually empty) and
+        ``skipped_lines`` (lines of ``metrics.jsonl`` or ``changes.jsonl``
         that could not be read, e.g. one torn by a crash).
 
     Raises:
@@ -120,9 +122,29 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         history["steps"].append(step)
         history["values"].append(value)
         history["timestamps"].append(ts)
+    changes, bad = _read_changes(run_dir)
     info["metrics"] = metrics
-    info["skipped_lines"] = skipped
+    info["changes"] = changes
+    info["skipped_lines"] = skipped + bad
     return info
+
+
+def _read_changes(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
+    # changes.jsonl: the change records of a watched TrackedDict, if any.
+    try:
+        data = (run_dir / CHANGES_FILE).read_bytes()
+    except FileNotFoundError:
+        return [], 0
+    changes, bad = [], 0
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        item = _loads(line)
+        if isinstance(item, dict):
+            changes.append(item)
+        else:
+            bad += 1
+    return changes, bad
 
 
 def _read_info(run_dir: Path) -> dict[str, Any]:

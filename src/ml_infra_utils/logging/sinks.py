@@ -36,14 +36,16 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ml_infra_utils._errors import InvalidParameterError
 
 from ._http_sink import HttpSink, send_spooled
+from ._json import dumps_line
 from ._records import (
+    CHANGES_FILE,
     METRICS_FILE,
     RUN_FILE,
     Record,
@@ -179,6 +181,31 @@ class RunStoreSink:
             self._info["results"] = results
         self._write_info()
 
+    def write_changes(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Append change records to ``changes.jsonl`` (optional sink method).
+
+        A run calls it with the ``to_dict()`` of each change of a tracked params
+        mapping (see :meth:`~ml_infra_utils.Run.log_params`). One unbuffered
+        append per batch; a half-written batch is truncated away.
+        """
+        self._require_open()
+        assert self.path is not None  # noqa: S101 - set by open()
+        data = "".join(dumps_line(record) for record in records).encode("utf-8")
+        fd = os.open(
+            self.path / CHANGES_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                write_all(fd, data)
+            except BaseException:
+                os.ftruncate(fd, start)
+                raise
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def close(self) -> None:
         """Fsync (when enabled) and close ``metrics.jsonl``; idempotent."""
         fd, self._fd = self._fd, None
@@ -224,6 +251,7 @@ class MemorySink:
     Attributes:
         info: the latest run record (``None`` before ``open``).
         batches: every batch written, in order.
+        changes: every change record written (see ``write_changes``).
         closed: whether ``close()`` was called.
 
     Examples:
@@ -238,6 +266,7 @@ class MemorySink:
     def __init__(self) -> None:
         self.info: dict[str, Any] | None = None
         self.batches: list[RecordBatch] = []
+        self.changes: list[dict[str, Any]] = []
         self.closed = False
 
     def __repr__(self) -> str:
@@ -259,6 +288,10 @@ class MemorySink:
     def update(self, info: Mapping[str, Any]) -> None:
         """Keep a copy of the new run record."""
         self.info = copy.deepcopy(dict(info))
+
+    def write_changes(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Keep copies of change records (optional sink method)."""
+        self.changes.extend(copy.deepcopy(dict(record)) for record in records)
 
     def close(self) -> None:
         """Mark the sink closed."""

@@ -1,7 +1,7 @@
 """A short tour of ml-infra-utils: one step through each subpackage.
 
-Run it with `make demo`. The end-to-end training example replaces it as the
-main job once every subpackage has landed.
+Run it with `python examples/tour.py`; `make demo` runs the end-to-end training
+example, examples/train_classifier.py.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def main() -> None:
     print("\nexperiment runs:")
     experiment_run()
     remote_run()
+    print("\nchange tracking:")
+    change_tracking()
 
 
 def structured_logging() -> None:
@@ -117,6 +119,19 @@ def remote_run() -> None:
     print(
         f"  sent to {server.url} over HTTP: {info['status']}, stored in {info['path']}"
     )
+
+
+def change_tracking() -> None:
+    """A tracked config: every change recorded with its path, undone in one call."""
+    config = ml_infra_utils.TrackedDict({"optimizer": {"lr": 0.1}, "layers": [64]})
+    with ml_infra_utils.tracking_actor("scheduler"):
+        config["optimizer"]["lr"] = 0.01
+    config["layers"].append(32)
+    for change in config.changes():
+        print(f"  {change.action} {change.path}: {change.old} -> {change.new}")
+    print(f"  as JSON Patch: {config.to_json_patch()[0]}")
+    config.revert(0)
+    print(f"  reverted: {config}")
 
 
 def preprocessing_tour() -> None:

@@ -4,21 +4,11 @@ Records per CPU-second for 200,000 records with two extra fields (``epoch``,
 ``loss``) written to ``/dev/null``, every configuration measured round-robin in
 this one process, each flushing after every record as it does by default; and
 the cost of a call filtered out by level. Run it with
-``.venv/bin/python benchmarks/logging.py`` (``BENCH_QUICK=1`` for a fast pass);
-it rewrites the "logging" section of docs/benchmarks.md.
+``.venv/bin/python benchmarks/structured_logging.py`` (``BENCH_QUICK=1`` for a
+fast pass); it rewrites the "logging" section of docs/benchmarks.md.
 """
 
-# ruff: noqa: E402 - the imports must follow the sys.path fix below
-
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This script is named after its area, and Python puts its folder first on
-# sys.path: take it off, or `import logging` would import this very file.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import gc
 import io
@@ -29,14 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import _harness  # next to this script, first on sys.path
 import loguru
 import structlog
 from pythonjsonlogger.json import JsonFormatter as PjlFormatter
 
 from ml_infra_utils import JsonFormatter, StructuredLogger
-
-sys.path.insert(0, str(HERE))
-import _harness
 
 RECORDS = 20_000 if _harness.QUICK else 200_000
 REPEATS = 2 if _harness.QUICK else 5

@@ -1,0 +1,311 @@
+"""Observers of tracked containers: collect, log, filter, queue, count.
+
+Private: the public names are re-exported by :mod:`ml_infra_utils.logging.changes`.
+An observer is any callable taking one :class:`~ml_infra_utils.Change`; these
+are the ready-made ones. Exporters (observers that write to a sink) are in
+``_exporters.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import Any
+
+from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+
+from ._change import ACTIONS, Change
+
+__all__ = [
+    "AsyncQueueObserver",
+    "ChangeCollector",
+    "CounterObserver",
+    "FilteredObserver",
+    "LoggingObserver",
+]
+
+
+class ChangeCollector:
+    """Keeps the records it observes, optionally only the last *capacity*.
+
+    Thread-safe; iterating gives the records oldest first.
+
+    Args:
+        capacity: keep at most this many (the oldest are dropped); ``None``
+            keeps all.
+
+    Examples:
+        >>> from ml_infra_utils import TrackedDict
+        >>> collector = ChangeCollector()
+        >>> config = TrackedDict({"lr": 0.1}, observers=[collector])
+        >>> config["lr"] = 0.2
+        >>> len(collector), collector.last().new
+        (1, 0.2)
+    """
+
+    def __init__(self, *, capacity: int | None = None) -> None:
+        if capacity is not None and (type(capacity) is not int or capacity < 1):
+            msg = f"capacity must be an int >= 1 or None, got {capacity!r}"
+            raise InvalidParameterError(msg)
+        self._records: deque[Change] = deque(maxlen=capacity)
+
+    def __call__(self, record: Change) -> None:
+        self._records.append(record)
+
+    @property
+    def records(self) -> list[Change]:
+        """The records kept, oldest first."""
+        return list(self._records)
+
+    def last(self) -> Change | None:
+        """The newest record, or ``None``."""
+        try:
+            return self._records[-1]
+        except IndexError:
+            return None
+
+    def clear(self) -> None:
+        """Forget every record."""
+        self._records.clear()
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(list(self._records))
+
+    def __repr__(self) -> str:
+        return f"ChangeCollector(records={len(self._records)})"
+
+
+def _check_actions(actions: Iterable[str] | None) -> frozenset[str] | None:
+    if actions is None:
+        return None
+    if isinstance(actions, str):
+        actions = (actions,)
+    chosen = frozenset(actions)
+    unknown = sorted(chosen - set(ACTIONS))
+    if unknown:
+        msg = f"unknown action(s) {unknown}; valid: {', '.join(ACTIONS)}"
+        raise InvalidParameterError(msg)
+    return chosen
+
+
+class FilteredObserver:
+    """Passes on only the records with one of *actions* and under *path_prefix*.
+
+    Args:
+        observer: the observer to call.
+        actions: the actions to pass (default all).
+        path_prefix: pass only records whose path starts with it, e.g.
+            ``("optimizer",)``.
+
+    Examples:
+        >>> from ml_infra_utils import TrackedDict
+        >>> seen = ChangeCollector()
+        >>> config = TrackedDict({"opt": {"lr": 0.1}, "seed": 0})
+        >>> _ = config.add_observer(FilteredObserver(seen, path_prefix=("opt",)))
+        >>> config["seed"] = 1
+        >>> config["opt"]["lr"] = 0.2
+        >>> [r.path for r in seen]
+        [('opt', 'lr')]
+    """
+
+    def __init__(
+        self,
+        observer: Callable[[Change], object],
+        *,
+        actions: Iterable[str] | None = None,
+        path_prefix: Sequence[Hashable] = (),
+    ) -> None:
+        given: object = observer  # users without a type checker pass anything
+        if not callable(given):
+            msg = f"observer must be callable, got {type(given).__name__}"
+            raise InputTypeError(msg)
+        self.observer = observer
+        self.actions = _check_actions(actions)
+        self.path_prefix = tuple(path_prefix)
+
+    def __call__(self, record: Change) -> None:
+        if self.actions is not None and record.action not in self.actions:
+            return
+        prefix = self.path_prefix
+        if prefix and record.path[: len(prefix)] != prefix:
+            return
+        self.observer(record)
+
+    def __repr__(self) -> str:
+        return (
+            f"FilteredObserver({self.observer!r}, actions={self.actions!r}, "
+            f"path_prefix={self.path_prefix!r})"
+        )
+
+
+class LoggingObserver:
+    """Logs every record to a stdlib logger, one message per change.
+
+    The message is ``"change <seq> <action> <path> <old> -> <new>"`` and the
+    record's fields go into the log record's ``extra`` under ``"change"`` (a
+    :class:`~ml_infra_utils.JsonFormatter` writes them as JSON).
+
+    Args:
+        logger: a logger or a logger name (default
+            ``"ml_infra_utils.logging.changes"``).
+        level: the level to log at (default ``logging.INFO``).
+    """
+
+    def __init__(
+        self, logger: logging.Logger | str | None = None, *, level: int = logging.INFO
+    ) -> None:
+        given: object = logger  # users without a type checker pass anything
+        if given is None or isinstance(given, str):
+            given = logging.getLogger(given or "ml_infra_utils.logging.changes")
+        if not isinstance(given, logging.Logger):
+            kind = type(given).__name__
+            msg = f"logger must be a logging.Logger or a name, got {kind}"
+            raise InputTypeError(msg)
+        if type(level) is not int:
+            msg = f"level must be an int (e.g. logging.INFO), got {level!r}"
+            raise InputTypeError(msg)
+        self.logger = given
+        self.level = level
+
+    def __call__(self, record: Change) -> None:
+        if self.logger.isEnabledFor(self.level):
+            self.logger.log(
+                self.level,
+                "change %d %s %r %r -> %r",
+                record.seq,
+                record.action,
+                record.path,
+                record.old,
+                record.new,
+                extra={"change": record.to_dict()},
+            )
+
+    def __repr__(self) -> str:
+        return f"LoggingObserver({self.logger.name!r}, level={self.level})"
+
+
+class AsyncQueueObserver:
+    """Puts every record on an ``asyncio.Queue``, from any thread.
+
+    The record is handed to the queue's event loop with
+    ``loop.call_soon_threadsafe(queue.put_nowait, ...)``, so a change made in
+    a worker thread (or in the loop itself) never blocks and never touches
+    the queue outside its loop; the consumer gets it at its next ``await``.
+    When the queue is full the record is dropped and counted in
+    :attr:`dropped`.
+
+    Args:
+        queue: the queue.
+        loop: its event loop; by default the running loop (so create the
+            observer inside a coroutine, or pass the loop).
+        as_dict: put ``record.to_dict()`` instead of the record.
+
+    Raises:
+        InvalidParameterError: no loop was given and none is running.
+
+    Examples:
+        >>> import asyncio
+        >>> from ml_infra_utils import TrackedList
+        >>> async def main():
+        ...     queue = asyncio.Queue()
+        ...     steps = TrackedList(observers=[AsyncQueueObserver(queue)])
+        ...     steps.append("warmup")
+        ...     return (await queue.get()).new
+        >>> asyncio.run(main())
+        'warmup'
+    """
+
+    def __init__(
+        self,
+        queue: asyncio.Queue[Any],
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        as_dict: bool = False,
+    ) -> None:
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                msg = (
+                    "AsyncQueueObserver needs the queue's event loop: create it "
+                    "inside a coroutine or pass loop=..."
+                )
+                raise InvalidParameterError(msg) from None
+        self.queue = queue
+        self.loop = loop
+        self.as_dict = as_dict
+        self.dropped = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, record: Change) -> None:
+        item: Any = record.to_dict() if self.as_dict else record
+        self.loop.call_soon_threadsafe(self._put, item)
+
+    def _put(self, item: Any) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            with self._lock:
+                self.dropped += 1
+
+    def __repr__(self) -> str:
+        return f"AsyncQueueObserver(queue={self.queue!r}, dropped={self.dropped})"
+
+
+_LABELS = ("action", "actor", "key")
+
+
+class CounterObserver:
+    """Counts changes in a prometheus_client-style Counter.
+
+    Calls ``counter.labels(**labels).inc()`` per record (duck-typed: any object
+    with that shape works, the package imports nothing). The Counter must be
+    declared with the same label names, e.g. ``Counter("config_changes_total",
+    "...", ["action"])``.
+
+    Args:
+        counter: the counter.
+        labels: which labels to set, from ``"action"``, ``"actor"`` (empty
+            string when none) and ``"key"`` (the first element of the path,
+            empty for the container itself).
+
+    Raises:
+        InputTypeError: *counter* has no ``labels`` method.
+        InvalidParameterError: an unknown label.
+    """
+
+    def __init__(self, counter: Any, *, labels: Sequence[str] = ("action",)) -> None:
+        if not callable(getattr(counter, "labels", None)):
+            msg = (
+                "counter must be a prometheus_client-style Counter with a "
+                f"labels() method, got {type(counter).__name__}"
+            )
+            raise InputTypeError(msg)
+        if isinstance(labels, str):
+            labels = (labels,)
+        unknown = sorted(set(labels) - set(_LABELS))
+        if unknown:
+            msg = f"unknown label(s) {unknown}; valid: {', '.join(_LABELS)}"
+            raise InvalidParameterError(msg)
+        self.counter = counter
+        self.labels = tuple(labels)
+
+    def __call__(self, record: Change) -> None:
+        values = {}
+        for label in self.labels:
+            if label == "action":
+                values[label] = record.action
+            elif label == "actor":
+                values[label] = record.actor or ""
+            else:
+                values[label] = str(record.path[0]) if record.path else ""
+        self.counter.labels(**values).inc()
+
+    def __repr__(self) -> str:
+        return f"CounterObserver({self.counter!r}, labels={self.labels!r})"
