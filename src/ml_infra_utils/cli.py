@@ -1,18 +1,22 @@
 """The ``ml-infra-utils`` command line (also ``python -m ml_infra_utils``).
 
-Exit codes: 0 success, 1 failure, 2 usage error (argparse's convention). Errors
-go to stderr as one line, ``ml-infra-utils: error: ...``; ``--debug`` shows the
-traceback instead.
+Exit codes: 0 success, 1 failure, 2 usage error (argparse's convention); 141
+when the reader of stdout goes away (``| head``), as for a program killed by
+SIGPIPE. Errors go to stderr as one line, ``ml-infra-utils: error: ...``;
+``--debug`` (before or after the command) shows the traceback too.
 
 Each command is a function ``_add_<name>(subparsers)`` that adds its parser
 and sets ``run=`` to a function taking the parsed arguments and returning the
-exit code; :func:`build_parser` calls them in order.
+exit code; :func:`build_parser` calls them in order. The ``runs`` and
+``metrics`` commands live in the private package ``_cli``; their guide is
+``docs/cli.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from typing import TYPE_CHECKING
@@ -61,8 +65,36 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND"
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an error",
+    )
+    _add_runs(commands, common)
+    _add_metrics(commands, common)
     _add_serve(commands)
     return parser
+
+
+# ---------------------------------------------------------------- runs, metrics
+def _add_runs(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    from ._cli.runs import add_parser
+
+    add_parser(commands, common)
+
+
+def _add_metrics(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    from ._cli.metrics import add_parser
+
+    add_parser(commands, common)
 
 
 # ---------------------------------------------------------------- serve
@@ -170,12 +202,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = run(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left (`| head`): say nothing, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        _silence_stdout()
+        return 141
     except (MLInfraError, OSError, ValueError) as exc:
         if args.debug:
             traceback.print_exc(file=sys.stderr)
         print(f"ml-infra-utils: error: {_message(exc)}", file=sys.stderr)
         return 1
     return code
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (an in-process test)
+        pass
 
 
 def _message(exc: BaseException) -> str:

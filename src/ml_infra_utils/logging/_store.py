@@ -19,7 +19,7 @@ from ml_infra_utils._errors import CorruptRunError, InputTypeError, RunNotFoundE
 from ._records import CHANGES_FILE, METRICS_FILE, RUN_FILE, decode_number
 from ._settings import runs_dir_setting
 
-__all__ = ["list_runs", "load_run"]
+__all__ = ["list_runs", "load_run", "read_run_info"]
 
 _log = logging.getLogger("ml_infra_utils.logging.runs")
 
@@ -199,3 +199,19 @@ def _check_record(record: Any) -> tuple[str, int, float, int] | None:
     ):
         return None
     return name, step, value, ts
+
+
+def read_run_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """One run's record without its metrics: what :func:`list_runs` gives per run.
+
+    For readers that walk the store themselves (the command line shows
+    progress over thousands of runs this way).
+
+    Args:
+        path: the run's directory.
+
+    Raises:
+        RunNotFoundError: no ``run.json`` at *path*.
+        CorruptRunError: ``run.json`` is not a run record.
+    """
+    return _read_info(Path(path))
