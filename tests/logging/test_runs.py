@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from ml_infra_utils import (
     RecordBatch,
     Run,
     RunStateError,
+    RunStoreSink,
     active_run,
     end_run,
     load_run,
@@ -588,10 +590,15 @@ def test_bad_environment_values_name_the_variable(
         ({"flush_interval": True}, InputTypeError, "flush_interval"),
         ({"max_buffer": 0}, InvalidParameterError, "max_buffer"),
         ({"max_buffer": 1.5}, InputTypeError, "max_buffer"),
-        ({"name": 3}, InvalidParameterError, "name"),
+        ({"name": 3}, InputTypeError, "name"),
         ({"name": "x" * 251}, InvalidParameterError, "name"),
         ({"runs_dir": 3}, InputTypeError, "runs_dir"),
-        ({"sink": object()}, InvalidParameterError, "sink"),
+        ({"sink": object()}, InputTypeError, "sink"),
+        ({"handle_sigterm": "false"}, InputTypeError, "handle_sigterm"),
+        ({"handle_sigterm": 0}, InputTypeError, "handle_sigterm"),
+        ({"fsync": "0"}, InputTypeError, "fsync"),
+        ({"fsync": 1}, InputTypeError, "fsync"),
+        ({"fsync": np.bool_(False)}, InputTypeError, "fsync"),
         ({"sink": MemorySink(), "runs_dir": "x"}, InvalidParameterError, "not both"),
         ({"params": [1]}, InputTypeError, "params"),
         ({"tags": {"t": None}}, InputTypeError, "tags"),
@@ -610,6 +617,35 @@ def test_bad_options_are_refused_before_anything_is_created(
         Run("exp", **kwargs)
     assert not (tmp_path / "runs").exists()
     assert _lifecycle.open_runs() == []
+
+
+@pytest.mark.parametrize("value", ["false", "0", 0, 1])
+def test_boolean_options_are_never_read_by_truthiness(value: object) -> None:
+    """handle_sigterm and fsync take True, False or None: "false" is refused.
+
+    (Review finding 6: ``handle_sigterm="false"`` installed the handler.)
+    """
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(InputTypeError, match="handle_sigterm must be True or False"):
+        Run("exp", sink=MemorySink(), handle_sigterm=value)  # type: ignore[arg-type]
+    assert signal.getsignal(signal.SIGTERM) == before
+    with pytest.raises(InputTypeError, match="fsync must be True or False"):
+        Run("exp", sink=MemorySink(), fsync=value)  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError, match="fsync must be True or False"):
+        RunStoreSink("runs", fsync=value)  # type: ignore[arg-type]
+    assert _lifecycle.open_runs() == []
+
+
+@pytest.mark.parametrize("call", [Run.shutdown, lambda _run, **kw: end_run(**kw)])
+def test_a_status_that_is_not_a_string_is_a_type_error(call: Any) -> None:
+    """shutdown(status=5) and end_run(status=5): the wrong kind is a TypeError."""
+    run = start_run("exp", sink=MemorySink())
+    with pytest.raises(InputTypeError, match="status"):
+        call(run, status=5)
+    with pytest.raises(InvalidParameterError, match="status"):
+        call(run, status="done")
+    assert not run.closed
+    end_run()
 
 
 def test_a_sink_that_cannot_open_leaves_no_open_run() -> None:

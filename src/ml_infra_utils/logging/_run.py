@@ -19,7 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ml_infra_utils._errors import InvalidParameterError
+from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._sequences import check_flag
 
 from . import _lifecycle
 from ._buffer import BufferedRun, describe
@@ -45,6 +46,7 @@ from ._validators import (
     check_mapping,
     check_name,
     check_param_value,
+    check_status,
     check_step,
     check_tag_value,
     check_value,
@@ -54,7 +56,6 @@ from .sinks import HttpSink, RunStoreSink, Sink
 __all__ = ["Run"]
 
 _clock_ns = time.time_ns
-STATUSES = ("running", "finished", "failed", "killed")
 
 
 class Run(BufferedRun):
@@ -149,7 +150,11 @@ class Run(BufferedRun):
         self.name: str | None = _run_name(name)
         interval = flush_interval_setting(flush_interval)
         records = max_buffer_setting(max_buffer)
-        sigterm = env_bool(ENV_HANDLE_SIGTERM, handle_sigterm, default=False)
+        sigterm = env_bool(
+            ENV_HANDLE_SIGTERM, handle_sigterm, default=False, option="handle_sigterm"
+        )
+        if fsync is not None:  # checked even where a given sink ignores it
+            check_flag("fsync", fsync)
         timeout = shutdown_timeout_setting(shutdown_timeout)
         chosen = _choose_sink(
             sink,
@@ -359,12 +364,10 @@ class Run(BufferedRun):
             status: "finished" (default), "failed" or "killed".
 
         Raises:
+            InputTypeError: *status* is not a string.
             InvalidParameterError: an unknown *status*.
         """
-        if status not in STATUSES[1:]:
-            msg = f"status must be 'finished', 'failed' or 'killed', got {status!r}"
-            raise InvalidParameterError(msg)
-        self._end(status, None)
+        self._end(check_status(status), None)
 
     def __enter__(self) -> Run:
         return self
@@ -493,10 +496,15 @@ def _watch_params(run: Run, mapping: Mapping[str, Any]) -> None:
 def _run_name(name: object) -> str | None:
     if name is None:
         name = env_str(ENV_RUN_NAME, None)
-    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        msg = f"name must be a string or None, got {type(name).__name__}"
+        raise InputTypeError(msg)
+    if len(name) > MAX_NAME_LENGTH:
         msg = (
             f"name must be a string of at most {MAX_NAME_LENGTH} characters, "
-            f"got {type(name).__name__} {str(name)[:60]!r}"
+            f"got {len(name)}: {name[:60]!r}..."
         )
         raise InvalidParameterError(msg)
     return name
@@ -522,7 +530,8 @@ def _choose_sink(
                 shutdown_timeout=shutdown_timeout,
             )
         return RunStoreSink(
-            runs_dir_setting(runs_dir), fsync=env_bool(ENV_FSYNC, fsync, default=True)
+            runs_dir_setting(runs_dir),
+            fsync=env_bool(ENV_FSYNC, fsync, default=True, option="fsync"),
         )
     if runs_dir is not None or tracking_url:
         msg = "give either sink or runs_dir/tracking_url, not both"
@@ -532,5 +541,5 @@ def _choose_sink(
             "sink must have open, write, update and close methods, "
             f"got {type(sink).__name__}"
         )
-        raise InvalidParameterError(msg)
+        raise InputTypeError(msg)
     return sink

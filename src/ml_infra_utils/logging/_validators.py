@@ -49,6 +49,7 @@ __all__ = [
     "check_mapping",
     "check_name",
     "check_param_value",
+    "check_status",
     "check_step",
     "check_tag_value",
     "check_value",
@@ -57,6 +58,7 @@ __all__ = [
 MAX_NAME_LENGTH = 250
 MAX_EXPERIMENT_LENGTH = 200
 MAX_STEP = 2**63 - 1
+END_STATUSES = ("finished", "failed", "killed")
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_\-./: ]+")
 _NAME_RULE = "letters A-Z a-z, digits and '_ - . / :' or space"
@@ -155,6 +157,21 @@ def check_param_value(value: object) -> Any:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError):
         return repr(value)
+
+
+def check_status(status: object) -> str:
+    """Return *status* if a run may end with it: "finished", "failed" or "killed".
+
+    Raises:
+        InputTypeError: *status* is not a string.
+        InvalidParameterError: it is another string.
+    """
+    if isinstance(status, str) and status in END_STATUSES:
+        return str(status)
+    msg = f"status must be 'finished', 'failed' or 'killed', got {_show(status)}"
+    if not isinstance(status, str):
+        raise InputTypeError(msg)
+    raise InvalidParameterError(msg)
 
 
 def check_tag_value(value: object, argument: str) -> str:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ml_infra_utils._errors import InvalidParameterError
+from ml_infra_utils._sequences import check_flag
 
 from ._http_sink import HttpSink, send_spooled
 from ._json import dumps_line
@@ -123,7 +124,7 @@ class RunStoreSink:
 
     def __init__(self, runs_dir: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.runs_dir = Path(runs_dir)
-        self.fsync = fsync
+        self.fsync = check_flag("fsync", fsync)
         self.path: Path | None = None
         self._info: dict[str, Any] = {}
         self._fd: int | None = None
