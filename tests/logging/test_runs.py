@@ -203,6 +203,28 @@ def test_results_params_and_tags_reach_the_run_record(tmp_path: Path) -> None:
     assert data["error"] is None
 
 
+def test_numpy_params_and_tags_are_stored_as_numbers_and_their_text(
+    tmp_path: Path,
+) -> None:
+    """numpy params stay numbers (NaN "NaN"); numpy tags are accepted like int/float.
+
+    (Review finding 14: they were repr strings, "nan", and np.int64 tags refused.)
+    """
+    params = {"batch": np.int64(32), "shape": np.array([2, 3]), "nan": float("nan")}
+    with Run("exp", runs_dir=tmp_path, params=params) as run:
+        run.set_tags({"seed": np.int64(3), "lr": np.float64(0.1)})
+        run.log_params({"huge": 10**5000})
+        assert run.params["batch"] == 32
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["params"] == {
+        "batch": 32,
+        "shape": [2, 3],
+        "nan": "NaN",
+        "huge": hex(10**5000),
+    }
+    assert data["tags"] == {"seed": "3", "lr": "0.1"}
+
+
 def test_params_logged_mid_run_are_written_at_the_next_flush(tmp_path: Path) -> None:
     """log_params marks the run record dirty; flush() writes it."""
     with Run("exp", runs_dir=tmp_path, flush_interval=SLOW, fsync=False) as run:

@@ -12,11 +12,11 @@ One place holds the rules, so the run, its sinks and the readers agree:
   with a TypeError, never converted;
 * **steps**: integers from 0 to 2**63 - 1 (the range a Tora server stores); a
   float step is refused rather than truncated;
-* **param values**: anything strict JSON can hold is stored as JSON (tuples become
-  lists, dictionary keys become strings); anything else (NaN, a set, an object) is
-  stored as its ``repr()``;
-* **tag values**: strings; ``int``, ``float`` and ``bool`` are stored as their
-  ``str()``;
+* **param values**: mapped to JSON data as every JSON record of the package
+  (``to_jsonable``): JSON types stay, numpy numbers stay numbers, NaN is "NaN",
+  an object without a JSON form is stored as its ``repr()``;
+* **tag values**: strings; ``int``, ``float`` and ``bool`` (numpy's too) are
+  stored as their ``str()``;
 * **experiment names** become directory names, so they may not contain path
   separators, ``: * ? " < > |``, control characters or NUL, may not be ``.`` or
   ``..`` or start with a dot, and have at most 200 characters.
@@ -34,13 +34,14 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import numbers
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+
+from ._json import to_jsonable
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -145,18 +146,22 @@ def check_step(step: object, argument: str = "step") -> int:
 
 
 def check_param_value(value: object) -> Any:
-    """Return *value* as strict JSON holds it, or its ``repr()`` if it cannot.
+    """Return *value* as JSON data, mapped as every JSON record of the package.
+
+    The mapping is :func:`~ml_infra_utils.logging._json.to_jsonable` (the table
+    in ``docs/logging.md``): JSON types stay (tuples become lists, keys
+    strings), numpy scalars and arrays become numbers and lists, NaN and the
+    infinities the strings "NaN", "Infinity", "-Infinity", sets sorted lists,
+    ``Decimal``, paths, dates and enums strings or their value, and anything
+    else its ``repr()``. Never raises; the result is a copy.
 
     Examples:
         >>> check_param_value((1, 2.5, "a")), check_param_value({1: None})
         ([1, 2.5, 'a'], {'1': None})
-        >>> check_param_value(float("nan")), check_param_value({3})
-        ('nan', '{3}')
+        >>> check_param_value(float("nan")), check_param_value({3, 1})
+        ('NaN', [1, 3])
     """
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError, RecursionError):
-        return repr(value)
+    return to_jsonable(value)
 
 
 def check_status(status: object) -> str:
@@ -175,15 +180,35 @@ def check_status(status: object) -> str:
 
 
 def check_tag_value(value: object, argument: str) -> str:
-    """Return a tag value as a string (``int``, ``float`` and ``bool`` via ``str``).
+    """Return a tag value as a string.
+
+    Strings stay; ``bool``, ``int`` and ``float`` (numpy scalars, 0-d arrays and
+    other real numbers included) become their ``str()``, NaN and the
+    infinities "NaN", "Infinity" and "-Infinity" as in every JSON record.
 
     Raises:
         InputTypeError: *value* is of another type.
+
+    Examples:
+        >>> check_tag_value("gpu", "tag"), check_tag_value(2, "tag")
+        ('gpu', '2')
+        >>> check_tag_value(float("nan"), "tag"), check_tag_value(True, "tag")
+        ('NaN', 'True')
     """
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, int | float):
+    item = getattr(value, "item", None)
+    if getattr(value, "ndim", None) == 0 and callable(item):
+        value = item()  # a numpy scalar or 0-d array: its Python number
+    if isinstance(value, bool):
         return str(value)
+    if isinstance(value, numbers.Real):
+        try:
+            plain = int(value) if isinstance(value, numbers.Integral) else float(value)
+        except OverflowError:
+            msg = f"{argument} is a number too large for a float: {_show(value)}"
+            raise InvalidParameterError(msg) from None
+        return str(to_jsonable(plain))
     msg = f"{argument} must be a str, int, float or bool, got {type(value).__name__}"
     raise InputTypeError(msg)
 
