@@ -285,10 +285,24 @@ def test_shutdown_status_can_be_chosen() -> None:
     assert sink.info["status"] == "killed"
 
 
+class DivergedError(Exception):
+    """A user's own exception class (not a builtin)."""
+
+
 @pytest.mark.parametrize(
     ("exc", "status", "error"),
     [
         (ValueError("boom"), "failed", {"type": "ValueError", "message": "boom"}),
+        (
+            DivergedError("nan loss"),
+            "failed",
+            {"type": f"{__name__}.DivergedError", "message": "nan loss"},
+        ),
+        (
+            InvalidParameterError("bad"),
+            "failed",
+            {"type": "ml_infra_utils.InvalidParameterError", "message": "bad"},
+        ),
         (KeyboardInterrupt(), "killed", {"type": "KeyboardInterrupt", "message": ""}),
         (SystemExit(0), "finished", None),
         (SystemExit(2), "failed", {"type": "SystemExit", "message": "2"}),

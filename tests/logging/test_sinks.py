@@ -16,6 +16,7 @@ from ml_infra_utils import (
     InputTypeError,
     InvalidParameterError,
     MemorySink,
+    OutputClosedError,
     RecordBatch,
     RunStoreSink,
     Sink,
@@ -225,13 +226,35 @@ def test_store_sink_reopening_a_run_appends(tmp_path: Path) -> None:
 
 
 def test_store_sink_must_be_open(tmp_path: Path) -> None:
-    """Writing before open (or after close) is a clear error, not a crash."""
-    sink = RunStoreSink(tmp_path)
-    with pytest.raises(ValueError, match="not open"):
+    """Writing before open or after close is the package's OutputClosedError.
+
+    (Review finding 18: it was a bare ValueError; OutputClosedError still is one.)
+    """
+    sink = RunStoreSink(tmp_path, fsync=False)
+    with pytest.raises(OutputClosedError, match="not open"):
         sink.write(RecordBatch("r1", 0, ["m", 1.0, 0, 1]))
-    with pytest.raises(ValueError, match="not open"):
+    with pytest.raises(OutputClosedError, match="not open"):
         sink.update(info())
     assert "RunStoreSink" in repr(sink)
+    sink.open(info())
+    sink.close()
+    with pytest.raises(OutputClosedError, match="closed"):
+        sink.write(RecordBatch("r1", 0, ["m", 1.0, 0, 1]))
+    with pytest.raises(OutputClosedError, match="closed"):
+        sink.write_changes([{"seq": 0}])
+
+
+def test_the_sink_modules_export_only_public_names() -> None:
+    """Every name in the runs and sinks modules' __all__ is exported at the root.
+
+    (Review finding 21: ``Record``, a type alias, was in sinks.__all__ only.)
+    """
+    import ml_infra_utils
+    from ml_infra_utils.logging import runs, sinks
+
+    for module in (runs, sinks):
+        for name in module.__all__:
+            assert getattr(ml_infra_utils, name) is getattr(module, name), name
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,9 @@ from typing import Any
 from ml_infra_utils._errors import RunStateError
 
 from . import _lifecycle
-from .sinks import Record, RecordBatch, Sink
+from ._json import type_name
+from ._records import Record, RecordBatch
+from .sinks import Sink
 
 __all__ = ["BufferedRun", "describe"]
 
@@ -333,8 +335,16 @@ def _uncaught() -> BaseException | None:
 
 
 def describe(exc: BaseException) -> dict[str, str]:
-    """The ``error`` field of a run record for *exc*."""
-    return {"type": type(exc).__qualname__, "message": str(exc)}
+    """The ``error`` field of a run record for *exc*.
+
+    The type is named as in every JSON record of the package: ``module.qualname``,
+    bare for builtins.
+
+    Examples:
+        >>> describe(ValueError("boom")), describe(KeyError("k"))["type"]
+        ({'type': 'ValueError', 'message': 'boom'}, 'KeyError')
+    """
+    return {"type": type_name(type(exc)), "message": str(exc)}
 
 
 def _signal_name(signum: int) -> str:

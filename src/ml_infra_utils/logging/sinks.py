@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ml_infra_utils._errors import InvalidParameterError
+from ml_infra_utils._errors import InvalidParameterError, OutputClosedError
 from ml_infra_utils._sequences import check_flag
 
 from ._http_sink import HttpSink, send_spooled
@@ -61,7 +61,6 @@ from ._validators import check_experiment
 __all__ = [
     "HttpSink",
     "MemorySink",
-    "Record",
     "RecordBatch",
     "RunStoreSink",
     "Sink",
@@ -220,8 +219,11 @@ class RunStoreSink:
 
     def _require_open(self) -> int:
         if self._fd is None:
-            msg = "RunStoreSink is not open: call open(info) first (or it was closed)"
-            raise ValueError(msg)
+            if self.path is None:
+                msg = "RunStoreSink is not open: call open(info) first"
+            else:
+                msg = f"RunStoreSink of {self.path} is closed"
+            raise OutputClosedError(msg)
         return self._fd
 
     def _write_info(self) -> None:
