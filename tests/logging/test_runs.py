@@ -408,6 +408,36 @@ def test_a_failing_sink_keeps_the_records_and_retries_them() -> None:
     assert [b.first_seq for b in sink.batches] == [0]
 
 
+def test_a_batch_retried_after_a_failed_run_json_write_is_stored_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review finding 2, end to end: flush fails in run.json, the retry adds no
+    duplicate metric lines."""
+    from ml_infra_utils.logging import sinks
+
+    real = sinks.write_json_atomic
+    failures: list[OSError] = []
+
+    def flaky(path: Path, data: bytes, *, fsync: bool) -> None:
+        if failures:
+            raise failures.pop()
+        real(path, data, fsync=fsync)
+
+    monkeypatch.setattr(sinks, "write_json_atomic", flaky)
+    run = Run("partial", runs_dir=tmp_path, flush_interval=SLOW, fsync=False)
+    run.metric("loss", 1.0)
+    run.metric("loss", 2.0)
+    run.result("acc", 0.5)
+    failures.append(OSError(28, "No space left on device"))
+    with pytest.raises(OSError, match="No space"):
+        run.flush()
+    run.flush()
+    run.shutdown()
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["metrics"]["loss"]["steps"] == [0, 1]
+    assert data["results"] == {"acc": 0.5}
+
+
 def test_a_failed_run_record_update_is_retried() -> None:
     """If the sink cannot store the changed run record, the next flush tries again."""
 
