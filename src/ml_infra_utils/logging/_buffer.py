@@ -25,8 +25,8 @@ from typing import Any
 from ml_infra_utils._errors import RunStateError
 
 from . import _lifecycle
-from ._json import type_name
-from ._records import Record, RecordBatch
+from ._json import safe_repr, type_name
+from ._records import Record, RecordBatch, split_unwritable
 from .sinks import Sink
 
 __all__ = ["BufferedRun", "describe"]
@@ -189,12 +189,20 @@ class BufferedRun:
             done = results[:n_results]
             del results[:n_results]
             try:
-                self._sink.write(RecordBatch(self.id, self._seq, batch, done))
+                try:
+                    self._sink.write(RecordBatch(self.id, self._seq, batch, done))
+                except Exception as exc:
+                    # A bad record must not block the records behind it: drop
+                    # those no JSON line can be made of and write the rest.
+                    if isinstance(exc, OSError) or not self._isolate(batch, done):
+                        raise
+                    if batch or done:
+                        self._sink.write(RecordBatch(self.id, self._seq, batch, done))
             except BaseException:
                 records[0:0] = batch  # keep them, in order, for the next try
                 results[0:0] = done
                 raise
-            self._seq += count // 4 + n_results
+            self._seq += len(batch) // 4 + len(done)
         self._trigger = self._wake_size
         if self._dirty:
             self._dirty = False
@@ -203,6 +211,35 @@ class BufferedRun:
             except BaseException:
                 self._dirty = True
                 raise
+
+    def _isolate(self, batch: list[Any], done: list[Record]) -> bool:
+        # The sink failed, but not with an OSError: look for records that
+        # cannot be formatted. Drop them (in place), loudly; False if none.
+        good, good_results, bad = split_unwritable(batch, done)
+        if not bad:
+            return False
+        batch[:] = good
+        done[:] = good_results
+        with self._state:
+            self._forget_results([record for record, _ in bad if record[2] is None])
+        for record, error in bad[:10]:
+            _log.error(
+                "run %s: dropped a record that cannot be written as JSON "
+                "(name %s, step %s, value of type %s): %s",
+                self.id,
+                safe_repr(record[0])[:80],
+                safe_repr(record[2])[:40],
+                type_name(type(record[1])),
+                error,
+            )
+        if len(bad) > 10:
+            _log.error("run %s: dropped %d more such records", self.id, len(bad) - 10)
+        return True
+
+    def _forget_results(self, records: list[Record]) -> None:
+        # Called with self._state held: a subclass drops the dropped results
+        # from its run record too.
+        del records
 
     def _writer(self) -> None:
         failures = 0

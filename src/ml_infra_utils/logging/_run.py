@@ -41,6 +41,7 @@ from ._settings import (
     shutdown_timeout_setting,
 )
 from ._validators import (
+    MAX_INT_VALUE,
     MAX_NAME_LENGTH,
     check_experiment,
     check_mapping,
@@ -56,6 +57,7 @@ from .sinks import HttpSink, RunStoreSink, Sink
 __all__ = ["Run"]
 
 _clock_ns = time.time_ns
+_MAX_INT = MAX_INT_VALUE
 
 
 class Run(BufferedRun):
@@ -206,7 +208,9 @@ class Run(BufferedRun):
             slot = self._names[name]
         except (KeyError, TypeError):  # new, or unhashable (so never valid)
             slot = self._slot(name, "name")
-        if type(value) is not float and type(value) is not int:
+        if type(value) is not float and (
+            type(value) is not int or not -_MAX_INT <= value <= _MAX_INT
+        ):  # not a float or an int within the float range: the slow path
             value = check_value(value, "value")
         if step is None:
             counter = slot[0]
@@ -397,6 +401,12 @@ class Run(BufferedRun):
             self._params.update(clean)
             self._changes.append(change)
             self._dirty = True
+
+    def _forget_results(self, records: list[Any]) -> None:
+        # A result record dropped as unwritable leaves run.json's results too.
+        for name, value, _step, _ts in records:
+            if isinstance(name, str) and self._results.get(name) is value:
+                del self._results[name]
 
     def _drain(self) -> None:
         # Called with self._io held, like the base's: then the change records.

@@ -9,7 +9,9 @@ One place holds the rules, so the run, its sinks and the readers agree:
 * **values** of metrics and results: real numbers. ``int`` and ``float`` (and
   their numpy scalar cousins, or a zero-dimensional array) are accepted; NaN and
   the infinities are kept; ``bool``, strings, ``None`` and ``Decimal`` are refused
-  with a TypeError, never converted;
+  with a TypeError, never converted; a number beyond the float range (an int
+  like ``10**5000``, whose decimal string Python may even refuse to make) is
+  refused with a ValueError, so every stored value reads back as a number;
 * **steps**: integers from 0 to 2**63 - 1 (the range a Tora server stores); a
   float step is refused rather than truncated;
 * **param values**: mapped to JSON data as every JSON record of the package
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +47,7 @@ from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 from ._json import to_jsonable
 
 __all__ = [
+    "MAX_INT_VALUE",
     "MAX_NAME_LENGTH",
     "MAX_STEP",
     "check_experiment",
@@ -59,6 +63,8 @@ __all__ = [
 MAX_NAME_LENGTH = 250
 MAX_EXPERIMENT_LENGTH = 200
 MAX_STEP = 2**63 - 1
+#: The largest magnitude of an ``int`` value: the largest finite float, exactly.
+MAX_INT_VALUE = int(sys.float_info.max)
 END_STATUSES = ("finished", "failed", "killed")
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_\-./: ]+")
@@ -104,10 +110,22 @@ def check_value(value: object, argument: str) -> float:
 
     Raises:
         InputTypeError: *value* is a bool, a string, None or another non-real.
+        InvalidParameterError: *value* is beyond the float range (e.g. the int
+            ``10**5000``): no reader could take it as a number.
+
+    Examples:
+        >>> check_value(10**5000, "value")
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.InvalidParameterError: value must be a real number within ...
     """
     kind = type(value)
-    if kind is float or kind is int:
+    if kind is float:
         return value  # type: ignore[return-value]  # narrowed by the identity test
+    if kind is int:
+        if -MAX_INT_VALUE <= value <= MAX_INT_VALUE:  # type: ignore[operator]
+            return value  # type: ignore[return-value]  # narrowed by the identity test
+        raise _too_large(value, argument)  # type: ignore[arg-type]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         item = getattr(value, "item", None)
         if getattr(value, "ndim", None) == 0 and callable(item):
@@ -120,8 +138,27 @@ def check_value(value: object, argument: str) -> float:
         )
         raise InputTypeError(msg)
     if isinstance(value, numbers.Integral):
-        return int(value)
-    return float(value)
+        return check_value(int(value), argument)
+    try:
+        return float(value)
+    except OverflowError:  # e.g. Fraction(10**400)
+        msg = (
+            f"{argument} must be a real number within the float range "
+            f"(|{argument}| <= {sys.float_info.max!r}), got a "
+            f"{type(value).__name__} too large for a float"
+        )
+        raise InvalidParameterError(msg) from None
+
+
+def _too_large(value: int, argument: str) -> InvalidParameterError:
+    # Never repr() the int: beyond 4300 digits Python refuses to make the string.
+    msg = (
+        f"{argument} must be a real number within the float range "
+        f"(|{argument}| <= {sys.float_info.max!r}), got an int of "
+        f"{value.bit_length()} bits (|{argument}| is about "
+        f"10**{int(value.bit_length() * 0.30103)})"
+    )
+    return InvalidParameterError(msg)
 
 
 def check_step(step: object, argument: str = "step") -> int:

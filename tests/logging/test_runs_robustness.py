@@ -1,0 +1,169 @@
+"""Run robustness: out-of-range values, a bad record in a batch, races with the end."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from ml_infra_utils import (
+    InvalidParameterError,
+    MemorySink,
+    Run,
+    end_run,
+    load_run,
+)
+from ml_infra_utils.logging import _lifecycle
+
+SLOW = 3600.0  # a flush interval that never elapses during a test
+HUGE = 10**5000  # an int Python refuses to turn into a decimal string
+FLOAT_MAX_INT = int(sys.float_info.max)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_runs() -> Iterator[None]:
+    """Each test ends every run it opened."""
+    yield
+    end_run()
+    for run in _lifecycle.open_runs():
+        run._end("finished", None)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- values beyond floats
+@pytest.mark.parametrize(
+    "value",
+    [HUGE, -HUGE, FLOAT_MAX_INT + 2**971, Fraction(10**400), 2**1024],
+    ids=["10**5000", "-10**5000", "just-past-max", "fraction", "2**1024"],
+)
+def test_a_value_beyond_the_float_range_is_refused_at_the_call(value: object) -> None:
+    """metric, metrics and result refuse it naming the argument; nothing is logged."""
+    sink = MemorySink()
+    with Run("exp", sink=sink, flush_interval=SLOW) as run:
+        with pytest.raises(InvalidParameterError, match="value must be a real number"):
+            run.metric("big", value)  # type: ignore[arg-type]
+        with pytest.raises(InvalidParameterError, match=r"mapping\['big'\]"):
+            run.metrics({"ok": 1.0, "big": value})  # type: ignore[dict-item]
+        with pytest.raises(InvalidParameterError, match="value must be a real number"):
+            run.result("big", value)  # type: ignore[arg-type]
+        run.metric("loss", 0.5)
+    assert [(n, v) for n, v, _, _ in sink.records] == [("loss", 0.5)]
+    assert run.results == {}
+
+
+def test_ints_up_to_the_largest_float_are_kept_exactly(tmp_path: Path) -> None:
+    """The bound is the float range, inclusive: such ints stay ints, on both sides."""
+    with Run("exp", runs_dir=tmp_path, flush_interval=SLOW) as run:
+        run.metric("edge", FLOAT_MAX_INT)
+        run.metric("edge", -FLOAT_MAX_INT)
+        run.metric("edge", 2**63)
+        run.result("edge", FLOAT_MAX_INT)
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["metrics"]["edge"]["values"] == [FLOAT_MAX_INT, -FLOAT_MAX_INT, 2**63]
+    assert data["results"] == {"edge": FLOAT_MAX_INT}
+    assert data["status"] == "finished"
+
+
+def test_a_refused_huge_value_does_not_poison_the_run(tmp_path: Path) -> None:
+    """review-1 #1: the good records around the refused one are stored, status ends."""
+    run = Run("poison", runs_dir=tmp_path, flush_interval=0.05)
+    run.metric("loss", 0.5)
+    with pytest.raises(InvalidParameterError):
+        run.metric("big", HUGE)
+    for i in range(3):
+        run.metric("loss", 0.1 * i)
+    run.shutdown()
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["status"] == "finished"
+    assert data["metrics"]["loss"]["values"] == [0.5, 0.0, 0.1, 0.2]
+    assert "big" not in data["metrics"]
+
+
+def test_huge_ints_in_params_and_tags_never_raise(tmp_path: Path) -> None:
+    """They map through the package's JSON mapping (a "0x..." string), never repr()."""
+    with Run("exp", runs_dir=tmp_path, flush_interval=SLOW) as run:
+        run.log_params({"h": HUGE, "nested": [HUGE]})
+        run.set_tags({"t": HUGE})
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["status"] == "finished"
+    assert data["params"]["h"].startswith("0x")
+    assert data["params"]["nested"][0] == data["params"]["h"]
+    assert data["tags"]["t"] == data["params"]["h"]
+
+
+# ------------------------------------------------------------ a bad record in a batch
+def test_a_record_that_cannot_be_formatted_is_dropped_not_blocking_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record no JSON line can be made of is dropped and logged; the others are kept.
+
+    Validation at the call keeps such records out; this is the safety net for
+    one that got in anyway (simulated by appending to the buffer directly).
+    """
+    run = Run("exp", runs_dir=tmp_path, flush_interval=SLOW)
+    run.metric("loss", 0.5)
+    run._buf += ("big", HUGE, 0, 0)  # bypasses validation on purpose
+    run._result_buf.append(("bad", HUGE, None, 0))
+    run._results["bad"] = HUGE
+    run.result("good", 1)
+    run.metric("loss", 0.25)
+    with caplog.at_level(logging.ERROR, logger="ml_infra_utils.logging.runs"):
+        run.flush()
+        run.metric("loss", 0.125)
+        run.shutdown()
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["status"] == "finished"
+    assert data["metrics"]["loss"]["values"] == [0.5, 0.25, 0.125]
+    assert data["metrics"]["loss"]["steps"] == [0, 1, 2]
+    assert data["results"] == {"good": 1}
+    dropped = [r for r in caplog.records if "cannot be written as JSON" in r.message]
+    assert [r.name for r in dropped] == ["ml_infra_utils.logging.runs"] * 2
+    assert "'big'" in dropped[0].message
+    assert "'bad'" in dropped[1].message
+
+
+def test_a_sink_failing_with_an_os_error_keeps_every_record() -> None:
+    """An OSError is the sink's failure, not the records': nothing is dropped."""
+
+    class Down(MemorySink):
+        failures = 1
+
+        def write(self, batch: object) -> None:
+            if self.failures:
+                self.failures -= 1
+                msg = "disk full"
+                raise OSError(msg)
+            super().write(batch)  # type: ignore[arg-type]
+
+    sink = Down()
+    run = Run("exp", sink=sink, flush_interval=SLOW)
+    run.metric("loss", 0.5)
+    with pytest.raises(OSError, match="disk full"):
+        run.flush()
+    run.shutdown()
+    assert [(n, v) for n, v, _, _ in sink.records] == [("loss", 0.5)]
+
+
+def test_a_sink_error_that_is_not_about_a_record_is_raised_and_retried() -> None:
+    """A ValueError of the sink's own, with every record valid, keeps the batch."""
+
+    class Picky(MemorySink):
+        failures = 1
+
+        def write(self, batch: object) -> None:
+            if self.failures:
+                self.failures -= 1
+                msg = "not today"
+                raise ValueError(msg)
+            super().write(batch)  # type: ignore[arg-type]
+
+    sink = Picky()
+    run = Run("exp", sink=sink, flush_interval=SLOW)
+    run.metric("loss", 0.5)
+    with pytest.raises(ValueError, match="not today"):
+        run.flush()
+    run.shutdown()
+    assert [(n, v) for n, v, _, _ in sink.records] == [("loss", 0.5)]
