@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -13,11 +15,14 @@ import pytest
 from ml_infra_utils import (
     InvalidParameterError,
     MemorySink,
+    RecordBatch,
     Run,
+    RunStateError,
     end_run,
     load_run,
 )
 from ml_infra_utils.logging import _lifecycle
+from ml_infra_utils.logging import _run as _run_module
 
 SLOW = 3600.0  # a flush interval that never elapses during a test
 HUGE = 10**5000  # an int Python refuses to turn into a decimal string
@@ -167,3 +172,99 @@ def test_a_sink_error_that_is_not_about_a_record_is_raised_and_retried() -> None
         run.flush()
     run.shutdown()
     assert [(n, v) for n, v, _, _ in sink.records] == [("loss", 0.5)]
+
+
+# ---------------------------------------------------------------- racing the end
+def _end_while_logging(monkeypatch: pytest.MonkeyPatch, run: Run) -> None:
+    """Make the next clock read (inside metric/result) end *run* from a thread.
+
+    That is the interleaving of review-1 #11: the logger has read the buffer
+    and not yet appended when another thread ends the run.
+    """
+    real = _run_module._clock_ns
+    fired = []
+
+    def clock() -> int:
+        if not fired:
+            fired.append(True)
+            ender = threading.Thread(target=run.shutdown)
+            ender.start()
+            ender.join()
+        return real()
+
+    monkeypatch.setattr(_run_module, "_clock_ns", clock)
+
+
+def test_a_metric_racing_the_end_raises_instead_of_vanishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """review-1 #11: the caller gets persistence or a RunStateError, never silence."""
+    run = Run("race", runs_dir=tmp_path, flush_interval=SLOW, fsync=False)
+    run.metric("loss", 0.5)
+    _end_while_logging(monkeypatch, run)
+    with pytest.raises(RunStateError, match="not stored"):
+        run.metric("loss", 1.0)
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["status"] == "finished"
+    assert data["metrics"]["loss"]["values"] == [0.5]
+
+
+def test_a_result_racing_the_end_raises_instead_of_vanishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for result(): and the lost result leaves run.results."""
+    run = Run("race", runs_dir=tmp_path, flush_interval=SLOW, fsync=False)
+    _end_while_logging(monkeypatch, run)
+    with pytest.raises(RunStateError, match="not stored"):
+        run.result("acc", 0.9)
+    assert run.results == {}
+    assert load_run(run.path)["results"] == {}  # type: ignore[arg-type]
+
+
+def test_a_record_appended_before_the_final_drain_returns_normally() -> None:
+    """A logger that saw the end but whose record a final drain took is not told off."""
+    sink = GatedSink()
+    run = Run("race", sink=sink, flush_interval=SLOW)
+    run.metric("loss", 0.5)
+    writer = threading.Thread(target=run.flush)
+    writer.start()
+    assert sink.entered.wait(10)  # a drain is in the sink, holding the I/O lock
+    ender = threading.Thread(target=run.shutdown)
+    ender.start()
+    while not run.closed:
+        time.sleep(0.001)
+    # The run has ended but its final drain waits for the I/O lock: a record
+    # that got into the old buffer now (as a racing logger's would) is stored.
+    record = ("loss", 0.25, 1, 0)
+    run._records += record
+    outcome: list[object] = []
+
+    def check() -> None:
+        try:
+            run._on_full(record)
+        except RunStateError as exc:  # pragma: no cover - the failure shown
+            outcome.append(exc)
+        else:
+            outcome.append("returned")
+
+    checker = threading.Thread(target=check)
+    checker.start()
+    sink.gate.set()
+    for thread in (writer, ender, checker):
+        thread.join(10)
+    assert [(n, v) for n, v, _, _ in sink.records] == [("loss", 0.5), ("loss", 0.25)]
+    assert outcome == ["returned"]
+
+
+class GatedSink(MemorySink):
+    """A MemorySink whose write blocks until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def write(self, batch: RecordBatch) -> None:
+        self.entered.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        super().write(batch)

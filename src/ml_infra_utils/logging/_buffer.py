@@ -61,6 +61,7 @@ class BufferedRun:
         "_buf",
         "_dirty",
         "_duration",
+        "_ended",
         "_error",
         "_exc_at_start",
         "_flush_interval",
@@ -111,6 +112,7 @@ class BufferedRun:
         self._state = threading.RLock()
         self._io = threading.RLock()
         self._wake = threading.Event()
+        self._ended = threading.Event()  # set once the end is complete
         self._stop = False
         self._thread: threading.Thread | None = None
         self._sigterm = False
@@ -167,7 +169,13 @@ class BufferedRun:
         if isinstance(buf, _Refusing):
             raise RunStateError(buf.reason)
 
-    def _on_full(self) -> None:
+    def _on_full(self, mine: Any = None) -> None:
+        # Called by a logger after its append when the buffer passed the
+        # trigger, and always once the run has ended (the trigger is then -1):
+        # *mine* is the record just appended (a flat metric tuple or a result).
+        if self.closed:
+            self._check_late(mine)
+            return
         # Critical: Event.set holds a lock that a SIGTERM handler ending the
         # run would take again in this same thread.
         with _lifecycle.critical():
@@ -175,8 +183,26 @@ class BufferedRun:
                 with self._io:  # backpressure: the logging thread writes
                     self._drain()
             else:
-                self._trigger = self._max_buffer
+                with self._state:
+                    if not self.closed:
+                        self._trigger = self._max_buffer
                 self._wake.set()
+
+    def _check_late(self, mine: Any) -> None:
+        # A logger raced the end: it read the buffer before the run ended and
+        # appended after. Wait until the end is complete; if the record is
+        # still in the old buffer, no drain took it: say so, never drop it
+        # silently. (A record a final drain took was stored: return.)
+        ended = self._ended.wait(self._shutdown_timeout + 1.0)
+        buf = self._buf
+        reason = buf.reason if isinstance(buf, _Refusing) else "the run has ended"
+        with self._state:
+            lost = ended and _remove_record(self._records, self._result_buf, mine)
+            if lost and mine[2] is None:
+                self._forget_results([mine])
+        if lost or not ended:
+            msg = f"{reason}; this record was logged as it ended and is not stored"
+            raise RunStateError(msg)
 
     def _drain(self) -> None:
         # Called with self._io held. Lock-free against loggers: they only append
@@ -203,7 +229,9 @@ class BufferedRun:
                 results[0:0] = done
                 raise
             self._seq += len(batch) // 4 + len(done)
-        self._trigger = self._wake_size
+        with self._state:
+            if not self.closed:  # an ended run keeps -1: every append checks in
+                self._trigger = self._wake_size
         if self._dirty:
             self._dirty = False
             try:
@@ -276,6 +304,13 @@ class BufferedRun:
             self._buf = _Refusing(
                 f"run {self.id} has ended ({status}); start a new Run"
             )
+            self._trigger = -1  # a logger that raced the end must check in
+        try:
+            self._end_unless_stuck(status, error)
+        finally:
+            self._ended.set()
+
+    def _end_unless_stuck(self, status: str, error: dict[str, str] | None) -> None:
         self._stop = True
         self._wake.set()
         thread, self._thread = self._thread, None
@@ -362,6 +397,34 @@ class BufferedRun:
         self._io = threading.RLock()
         self._state = threading.RLock()
         self._wake = threading.Event()
+        self._ended = threading.Event()
+        self._ended.set()
+
+
+def _remove_record(records: list[Any], results: list[Record], mine: Any) -> bool:
+    # Remove *mine* from what is left in the buffers after the end; whether
+    # it was there. *mine* is a result record (step None), found by identity,
+    # or the flat items a logger appended in one operation (a metric record,
+    # or a batch of them), found by the first record's name object and fields.
+    if not isinstance(mine, tuple) or len(mine) < 4:
+        return False
+    if mine[2] is None:
+        for i, record in enumerate(results):
+            if record is mine:
+                del results[i]
+                return True
+        return False
+    name, value, step, ts = mine[:4]
+    for i in range(0, len(records) - 3, 4):
+        if (
+            records[i] is name
+            and records[i + 1] is value
+            and records[i + 2] == step
+            and records[i + 3] == ts
+        ):
+            del records[i : i + len(mine)]
+            return True
+    return False
 
 
 def _uncaught() -> BaseException | None:

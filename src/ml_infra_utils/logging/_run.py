@@ -223,9 +223,10 @@ class Run(BufferedRun):
             if step > slot[1]:  # noqa: PLR1730 - cheaper than max() on the hot path
                 slot[1] = step
         buf = self._buf
-        buf += (slot[2], value, step, _clock_ns() // 1_000_000)
-        if len(buf) >= self._trigger:
-            self._on_full()
+        record = (slot[2], value, step, _clock_ns() // 1_000_000)
+        buf += record
+        if len(buf) >= self._trigger:  # -1 once the run has ended
+            self._on_full(record)
 
     def metrics(self, mapping: Mapping[str, float], step: int | None = None) -> None:
         """Log several metrics at once, with one timestamp and the same *step*.
@@ -260,7 +261,7 @@ class Run(BufferedRun):
             records += (slot[2], value, number, ts)
         self._buf.extend(records)
         if len(self._buf) >= self._trigger:
-            self._on_full()
+            self._on_full(tuple(records))
 
     def result(self, name: str, value: float) -> None:
         """Record a final result (e.g. test accuracy); the last write wins.
@@ -272,10 +273,11 @@ class Run(BufferedRun):
         name = check_name(name, "name")
         value = check_value(value, "value")
         self._require_open()
-        self._result_buf.append((name, value, None, _clock_ns() // 1_000_000))
+        record = (name, value, None, _clock_ns() // 1_000_000)
+        self._result_buf.append(record)
         self._results[name] = value
         if 4 * len(self._result_buf) >= self._trigger:
-            self._on_full()
+            self._on_full(record)
 
     def log_params(self, mapping: Mapping[str, Any]) -> None:
         """Record hyperparameters; a later call overwrites the same keys.
