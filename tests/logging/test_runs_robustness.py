@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from ml_infra_utils import (
     RecordBatch,
     Run,
     RunStateError,
+    TrackedDict,
     end_run,
     load_run,
 )
@@ -268,3 +270,64 @@ class GatedSink(MemorySink):
         self.entered.set()
         assert self.gate.wait(30), "the test never opened the gate"
         super().write(batch)
+
+
+# ---------------------------------------------------------------- watched params
+def test_watched_params_end_with_the_latest_state_when_threads_race(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """review-2 B9: an older snapshot of a TrackedDict never overwrites a newer one.
+
+    Thread A changes "a" and its observer call is held right after reading
+    the mapping; the main thread then changes "b". Before the fix A's stale
+    snapshot ({"a": 1, "b": 0}) was written last.
+    """
+    config = TrackedDict({"a": 0, "b": 0})
+    b_changed = threading.Event()
+    a_read = threading.Event()
+
+    def first_observer(change: Any) -> None:  # runs before the run's watcher
+        if change.path == ("b",):
+            b_changed.set()
+
+    config.add_observer(first_observer)
+    run = Run("watch", runs_dir=tmp_path, flush_interval=SLOW, params=config)
+    real = Run._clean_params
+
+    def held(self: Run, mapping: Any) -> dict[str, Any]:
+        clean = real(self, mapping)
+        if threading.current_thread().name == "A":
+            a_read.set()
+            b_changed.wait(5)  # the main thread changes "b" now
+        return clean
+
+    monkeypatch.setattr(Run, "_clean_params", held)
+    a = threading.Thread(target=config.__setitem__, args=("a", 1), name="A")
+    a.start()
+    assert a_read.wait(10)
+    config["b"] = 1
+    a.join(10)
+    assert run.params == {"a": 1, "b": 1}
+    run.shutdown()
+    assert load_run(run.path)["params"] == {"a": 1, "b": 1}  # type: ignore[arg-type]
+
+
+def test_a_snapshot_cut_by_a_concurrent_resize_is_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dict resized while the run reads it (RuntimeError) is read again."""
+    config = TrackedDict({"a": 0})
+    run = Run("watch", sink=MemorySink(), flush_interval=SLOW, params=config)
+    real = Run._clean_params
+    failures = [RuntimeError("dictionary changed size during iteration")]
+
+    def flaky(self: Run, mapping: Any) -> dict[str, Any]:
+        if failures:
+            raise failures.pop()
+        return real(self, mapping)
+
+    monkeypatch.setattr(Run, "_clean_params", flaky)
+    config["a"] = 1
+    assert not failures
+    assert run.params == {"a": 1}
+    assert config.observer_errors == 0

@@ -393,11 +393,16 @@ class Run(BufferedRun):
 
     # ------------------------------------------------------------------ internals
     def _param_changed(
-        self, clean: dict[str, Any], gone: set[str], change: dict[str, Any]
+        self, watcher: _ParamWatcher, mapping: Mapping[str, Any], change: dict[str, Any]
     ) -> None:
-        # A watched tracked mapping changed (see _ParamWatcher).
+        # A watched tracked mapping changed (see _ParamWatcher). Observers run
+        # outside the mapping's lock, so two threads' calls can interleave:
+        # the snapshot is taken under the run's lock, so the last call always
+        # records the mapping as it is now, never an older snapshot.
         self._require_open()
         with _lifecycle.guarded(self._state):
+            clean = self._snapshot_params(mapping)
+            gone, watcher.keys = watcher.keys - set(clean), set(clean)
             for key in gone:
                 self._params.pop(key, None)
             self._params.update(clean)
@@ -409,6 +414,16 @@ class Run(BufferedRun):
         for name, value, _step, _ts in records:
             if isinstance(name, str) and self._results.get(name) is value:
                 del self._results[name]
+
+    def _snapshot_params(self, mapping: Mapping[str, Any]) -> dict[str, Any]:
+        # A change in another thread may resize the dict while we read it:
+        # read again (that change's own observer call comes after this one).
+        for _ in range(9):
+            try:
+                return self._clean_params(mapping)
+            except RuntimeError:  # "dictionary changed size during iteration"
+                continue
+        return self._clean_params(mapping)
 
     def _drain(self) -> None:
         # Called with self._io held, like the base's: then the change records.
@@ -488,9 +503,7 @@ class _ParamWatcher:
         if run is None or run.closed:
             mapping.remove_observer(self)
             return
-        clean = run._clean_params(mapping)
-        gone, self.keys = self.keys - set(clean), set(clean)
-        run._param_changed(clean, gone, record.to_dict())
+        run._param_changed(self, mapping, record.to_dict())
 
 
 def _watch_params(run: Run, mapping: Mapping[str, Any]) -> None:
