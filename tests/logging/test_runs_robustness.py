@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -331,3 +333,72 @@ def test_a_snapshot_cut_by_a_concurrent_resize_is_read_again(
     assert not failures
     assert run.params == {"a": 1}
     assert config.observer_errors == 0
+
+
+# ---------------------------------------------------------------- a stuck sink
+class StuckSink(MemorySink):
+    """A MemorySink whose write blocks until *release* is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, batch: RecordBatch) -> None:
+        self.entered.set()
+        self.release.wait(30)
+        super().write(batch)
+
+
+def test_a_stuck_sink_bounds_shutdown_and_says_what_is_not_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """review-1 #16: shutdown returns after shutdown_timeout and logs the count."""
+    sink = StuckSink()
+    run = Run("stuck", sink=sink, flush_interval=SLOW, shutdown_timeout=0.2)
+    run.metric("loss", 0.5)
+    flusher = threading.Thread(target=run.flush)
+    flusher.start()
+    assert sink.entered.wait(10)  # one record is now in the stuck write
+    run.metric("loss", 0.25)
+    run.result("acc", 0.9)
+    with caplog.at_level(logging.ERROR, logger="ml_infra_utils.logging.runs"):
+        run.shutdown()  # returns: no hang
+    assert run.closed
+    assert run.status == "finished"
+    messages = [r for r in caplog.records if r.name == "ml_infra_utils.logging.runs"]
+    assert len(messages) == 1
+    text = messages[0].getMessage()
+    assert "still writing after 0.2 s (shutdown_timeout)" in text
+    assert "3 records were not written: 1 in the sink's stuck write, 2 still" in text
+    sink.release.set()
+    flusher.join(10)
+
+
+def test_a_stuck_sink_cannot_hang_interpreter_exit() -> None:
+    """The atexit end is bounded the same way; the error reaches stderr."""
+    code = textwrap.dedent(
+        """
+        import threading
+        from ml_infra_utils import MemorySink, Run
+
+        class Stuck(MemorySink):
+            def write(self, batch):
+                threading.Event().wait()  # forever
+
+        run = Run("stuck", sink=Stuck(), flush_interval=0.01, shutdown_timeout=0.3)
+        run.metric("loss", 0.5)
+        print("logged", flush=True)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "logged\n"
+    assert "still writing after 0.3 s" in proc.stderr
+    assert "1 records were not written" in proc.stderr

@@ -59,12 +59,15 @@ class BufferedRun:
 
     __slots__ = (
         "_buf",
+        "_closing",
         "_dirty",
         "_duration",
+        "_end_error",
         "_ended",
         "_error",
         "_exc_at_start",
         "_flush_interval",
+        "_inflight",
         "_io",
         "_max_buffer",
         "_pid",
@@ -108,12 +111,16 @@ class BufferedRun:
         self._result_buf: list[Record] = []
         self._trigger = self._wake_size
         self._seq = 0
+        self._inflight = 0  # records handed to a sink.write that has not returned
         self._dirty = False
         self._state = threading.RLock()
         self._io = threading.RLock()
         self._wake = threading.Event()
         self._ended = threading.Event()  # set once the end is complete
-        self._stop = False
+        # Set when the run ends: (status, error) for the writer thread to end it.
+        self._stop: tuple[str, dict[str, str] | None] | None = None
+        self._end_error: BaseException | None = None
+        self._closing = False  # the end has reached the sink's close()
         self._thread: threading.Thread | None = None
         self._sigterm = False
         self._start_perf = time.perf_counter()
@@ -193,7 +200,7 @@ class BufferedRun:
         # appended after. Wait until the end is complete; if the record is
         # still in the old buffer, no drain took it: say so, never drop it
         # silently. (A record a final drain took was stored: return.)
-        ended = self._ended.wait(self._shutdown_timeout + 1.0)
+        ended = self._ended.wait(2 * self._shutdown_timeout + 1.0)
         buf = self._buf
         reason = buf.reason if isinstance(buf, _Refusing) else "the run has ended"
         with self._state:
@@ -214,6 +221,7 @@ class BufferedRun:
             del records[:count]
             done = results[:n_results]
             del results[:n_results]
+            self._inflight = count // 4 + n_results
             try:
                 try:
                     self._sink.write(RecordBatch(self.id, self._seq, batch, done))
@@ -228,6 +236,8 @@ class BufferedRun:
                 records[0:0] = batch  # keep them, in order, for the next try
                 results[0:0] = done
                 raise
+            finally:
+                self._inflight = 0
             self._seq += len(batch) // 4 + len(done)
         with self._state:
             if not self.closed:  # an ended run keeps -1: every append checks in
@@ -274,7 +284,8 @@ class BufferedRun:
         while True:
             self._wake.wait(self._flush_interval)
             self._wake.clear()
-            if self._stop:
+            if self._stop is not None:
+                self._final(*self._stop)
                 return
             try:
                 with self._io:
@@ -311,38 +322,76 @@ class BufferedRun:
             self._ended.set()
 
     def _end_unless_stuck(self, status: str, error: dict[str, str] | None) -> None:
-        self._stop = True
-        self._wake.set()
-        thread, self._thread = self._thread, None
         # Bounded: a sink stuck in a write (a hung network file system, a
-        # custom sink) must not hang the end of the program.
-        deadline = time.monotonic() + self._shutdown_timeout
+        # custom sink) must not hang the end of the program. The writer thread
+        # does the end's I/O, the ending thread waits for it with a timeout
+        # (and starts no thread: impossible at interpreter exit on 3.12+).
+        thread, self._thread = self._thread, None
+        self._end_error = None
+        self._stop = (status, error)
+        self._wake.set()
+        timeout = self._shutdown_timeout
         if thread is not None and thread is not threading.current_thread():
-            thread.join(self._shutdown_timeout)
-        if not self._io.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            thread.join(timeout)
+            if thread.is_alive() and self._closing:
+                thread.join(timeout)  # the sink's close() has its own bound
+            if thread.is_alive():
+                self._abandon(status)
+                return
+        elif not self._io.acquire(timeout=timeout):  # no writer thread: end here
             self._abandon(status)
             return
-        try:
-            self._end_locked(status, error)
-        finally:
-            self._io.release()
+        else:
+            try:
+                self._final(status, error)
+            finally:
+                self._io.release()
+        self._release()
+        failure, self._end_error = self._end_error, None
+        if failure is not None:
+            raise failure
 
-    def _abandon(self, status: str) -> None:
-        _log.error(
-            "run %s: the sink %r is still writing after %.3g s; the run is left "
-            "without its last records and its final status (%s)",
-            self.id,
-            self._sink,
-            self._shutdown_timeout,
-            status,
-        )
-        with self._state:
-            self._status = status
-            self.end_time = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    def _final(self, status: str, error: dict[str, str] | None) -> None:
+        # The end's I/O (in the writer thread, or the ending thread when there
+        # is none); an error is kept for the ending thread to raise.
+        try:
+            with self._io:
+                self._end_locked(status, error)
+        except BaseException as exc:  # handed to the ending thread
+            self._end_error = exc
+
+    def _release(self) -> None:
+        # In the ending thread (the SIGTERM handler is restored from the main
+        # thread): the run leaves the process hooks.
         _lifecycle.unregister(self)
         if self._sigterm:
             self._sigterm = False
             _lifecycle.release_sigterm()
+
+    def _abandon(self, status: str) -> None:
+        # The sink is stuck (a hung file system or server, a custom sink):
+        # never hang the program's end; say loudly what is not written.
+        writing = self._inflight
+        buffered = len(self._records) // 4 + len(self._result_buf)
+        spool = getattr(self._sink, "spool_path", None)
+        _log.error(
+            "run %s: the sink %r is still writing after %.3g s (shutdown_timeout); "
+            "the run ends without its final status (%s) in the sink. %d records "
+            "were not written: %d in the sink's stuck write, %d still in this "
+            "process's memory, lost when it exits.%s",
+            self.id,
+            self._sink,
+            self._shutdown_timeout,
+            status,
+            writing + buffered,
+            writing,
+            buffered,
+            f" Records the sink accepted earlier wait in {spool}." if spool else "",
+        )
+        with self._state:
+            self._status = status
+            self.end_time = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        self._release()
 
     def _end_locked(self, status: str, error: dict[str, str] | None) -> None:
         try:
@@ -361,11 +410,8 @@ class BufferedRun:
             try:
                 self._drain()
             finally:
+                self._closing = True
                 self._sink.close()
-                _lifecycle.unregister(self)
-                if self._sigterm:
-                    self._sigterm = False
-                    _lifecycle.release_sigterm()
 
     # ------------------------------------------------------------------ process hooks
     def _end_at_exit(self) -> None:

@@ -96,9 +96,10 @@ class Run(BufferedRun):
             (``""``: the local store even if the variable is set). *runs_dir*
             is then where requests wait while the server is away.
         api_key: the server's key; default ``$ML_INFRA_UTILS_API_KEY``.
-        shutdown_timeout: the longest :meth:`shutdown` waits for the sink
-            (the server), in seconds; default 10, or
-            ``$ML_INFRA_UTILS_SHUTDOWN_TIMEOUT``.
+        shutdown_timeout: the longest :meth:`shutdown` (and the exit hook)
+            waits for the sink's last writes, in seconds; default 10, or
+            ``$ML_INFRA_UTILS_SHUTDOWN_TIMEOUT``. Then it logs an error saying
+            how many records were not written, and returns.
 
     Raises:
         InputTypeError, InvalidParameterError: an argument breaks the rules of
