@@ -134,6 +134,23 @@ def test_a_record_that_cannot_be_formatted_is_dropped_not_blocking_the_rest(
     assert "'bad'" in dropped[1].message
 
 
+def test_a_batch_of_only_bad_records_is_dropped_with_a_bounded_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ten records are described one by one, the rest counted; nothing is written."""
+    run = Run("exp", runs_dir=tmp_path, flush_interval=SLOW)
+    for step in range(12):
+        run._buf += ("big", HUGE, step, 0)  # bypasses validation on purpose
+    with caplog.at_level(logging.ERROR, logger="ml_infra_utils.logging.runs"):
+        run.shutdown()
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["status"] == "finished"
+    assert data["metrics"] == {}
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("cannot be written as JSON" in m for m in messages) == 10
+    assert any("dropped 2 more such records" in m for m in messages)
+
+
 def test_a_sink_failing_with_an_os_error_keeps_every_record() -> None:
     """An OSError is the sink's failure, not the records': nothing is dropped."""
 
