@@ -58,6 +58,7 @@ __all__ = ["Run"]
 
 _clock_ns = time.time_ns
 _MAX_INT = MAX_INT_VALUE
+_MIN_INT = -MAX_INT_VALUE
 
 
 class Run(BufferedRun):
@@ -210,7 +211,7 @@ class Run(BufferedRun):
         except (KeyError, TypeError):  # new, or unhashable (so never valid)
             slot = self._slot(name, "name")
         if type(value) is not float and (
-            type(value) is not int or not -_MAX_INT <= value <= _MAX_INT
+            type(value) is not int or not _MIN_INT <= value <= _MAX_INT
         ):  # not a float or an int within the float range: the slow path
             value = check_value(value, "value")
         if step is None:
