@@ -326,6 +326,9 @@ class BufferedRun:
         # custom sink) must not hang the end of the program. The writer thread
         # does the end's I/O, the ending thread waits for it with a timeout
         # (and starts no thread: impossible at interpreter exit on 3.12+).
+        # So the ending thread must not hold _io or _state while it waits: in
+        # the main thread they are only held in critical sections, which a
+        # SIGTERM handler ending the run waits for.
         thread, self._thread = self._thread, None
         self._end_error = None
         self._stop = (status, error)

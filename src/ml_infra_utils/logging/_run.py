@@ -344,13 +344,13 @@ class Run(BufferedRun):
     @property
     def params(self) -> dict[str, Any]:
         """A copy of the params recorded so far."""
-        with self._state:
+        with _lifecycle.guarded(self._state):  # see _end_unless_stuck
             return dict(self._params)
 
     @property
     def tags(self) -> dict[str, str]:
         """A copy of the tags."""
-        with self._state:
+        with _lifecycle.guarded(self._state):
             return dict(self._tags)
 
     @property
