@@ -25,6 +25,7 @@ import pytest
 from ml_infra_utils import (
     InputTypeError,
     InvalidParameterError,
+    OutputClosedError,
     TrackingServerError,
     retry_testing,
     send_spooled,
@@ -329,7 +330,7 @@ def test_send_after_close_raises_and_close_is_idempotent(
     sender = make(recorder.url, tmp_path)
     assert sender.close()
     assert sender.close()
-    with pytest.raises(ValueError, match="closed"):
+    with pytest.raises(OutputClosedError, match="closed"):
         sender.send("POST", "/x", b"{}")
 
 

@@ -130,7 +130,7 @@ def test_fork_hook_detaches_inherited_runs() -> None:
         run.shutdown()
         assert sink.batches == []  # the parent's buffered record is never written
     finally:
-        run._stop = True
+        run._stop = ("finished", None)  # let the parked writer thread end
         parked.set()
 
 

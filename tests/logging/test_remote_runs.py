@@ -24,6 +24,7 @@ import pytest
 from ml_infra_utils import (
     HttpSink,
     InvalidParameterError,
+    OutputClosedError,
     RecordBatch,
     Run,
     RunStoreSink,
@@ -586,7 +587,7 @@ def test_bad_sink_options_are_refused_at_once(
 def test_a_sink_that_is_not_open_refuses_writes() -> None:
     """write before open is a programming error."""
     http_sink = HttpSink("http://127.0.0.1:9")
-    with pytest.raises(ValueError, match="not open"):
+    with pytest.raises(OutputClosedError, match="not open"):
         http_sink.write(RecordBatch("r", 0))
     assert http_sink.flush() is True
     assert http_sink.errors == []

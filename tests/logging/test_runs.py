@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from ml_infra_utils import (
     RecordBatch,
     Run,
     RunStateError,
+    RunStoreSink,
     active_run,
     end_run,
     load_run,
@@ -201,6 +203,28 @@ def test_results_params_and_tags_reach_the_run_record(tmp_path: Path) -> None:
     assert data["error"] is None
 
 
+def test_numpy_params_and_tags_are_stored_as_numbers_and_their_text(
+    tmp_path: Path,
+) -> None:
+    """numpy params stay numbers (NaN "NaN"); numpy tags are accepted like int/float.
+
+    (Review finding 14: they were repr strings, "nan", and np.int64 tags refused.)
+    """
+    params = {"batch": np.int64(32), "shape": np.array([2, 3]), "nan": float("nan")}
+    with Run("exp", runs_dir=tmp_path, params=params) as run:
+        run.set_tags({"seed": np.int64(3), "lr": np.float64(0.1)})
+        run.log_params({"huge": 10**5000})
+        assert run.params["batch"] == 32
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["params"] == {
+        "batch": 32,
+        "shape": [2, 3],
+        "nan": "NaN",
+        "huge": hex(10**5000),
+    }
+    assert data["tags"] == {"seed": "3", "lr": "0.1"}
+
+
 def test_params_logged_mid_run_are_written_at_the_next_flush(tmp_path: Path) -> None:
     """log_params marks the run record dirty; flush() writes it."""
     with Run("exp", runs_dir=tmp_path, flush_interval=SLOW, fsync=False) as run:
@@ -261,10 +285,24 @@ def test_shutdown_status_can_be_chosen() -> None:
     assert sink.info["status"] == "killed"
 
 
+class DivergedError(Exception):
+    """A user's own exception class (not a builtin)."""
+
+
 @pytest.mark.parametrize(
     ("exc", "status", "error"),
     [
         (ValueError("boom"), "failed", {"type": "ValueError", "message": "boom"}),
+        (
+            DivergedError("nan loss"),
+            "failed",
+            {"type": f"{__name__}.DivergedError", "message": "nan loss"},
+        ),
+        (
+            InvalidParameterError("bad"),
+            "failed",
+            {"type": "ml_infra_utils.InvalidParameterError", "message": "bad"},
+        ),
         (KeyboardInterrupt(), "killed", {"type": "KeyboardInterrupt", "message": ""}),
         (SystemExit(0), "finished", None),
         (SystemExit(2), "failed", {"type": "SystemExit", "message": "2"}),
@@ -368,6 +406,36 @@ def test_a_failing_sink_keeps_the_records_and_retries_them() -> None:
         ("loss", 3.0, 2),
     ]
     assert [b.first_seq for b in sink.batches] == [0]
+
+
+def test_a_batch_retried_after_a_failed_run_json_write_is_stored_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review finding 2, end to end: flush fails in run.json, the retry adds no
+    duplicate metric lines."""
+    from ml_infra_utils.logging import sinks
+
+    real = sinks.write_json_atomic
+    failures: list[OSError] = []
+
+    def flaky(path: Path, data: bytes, *, fsync: bool) -> None:
+        if failures:
+            raise failures.pop()
+        real(path, data, fsync=fsync)
+
+    monkeypatch.setattr(sinks, "write_json_atomic", flaky)
+    run = Run("partial", runs_dir=tmp_path, flush_interval=SLOW, fsync=False)
+    run.metric("loss", 1.0)
+    run.metric("loss", 2.0)
+    run.result("acc", 0.5)
+    failures.append(OSError(28, "No space left on device"))
+    with pytest.raises(OSError, match="No space"):
+        run.flush()
+    run.flush()
+    run.shutdown()
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["metrics"]["loss"]["steps"] == [0, 1]
+    assert data["results"] == {"acc": 0.5}
 
 
 def test_a_failed_run_record_update_is_retried() -> None:
@@ -588,10 +656,15 @@ def test_bad_environment_values_name_the_variable(
         ({"flush_interval": True}, InputTypeError, "flush_interval"),
         ({"max_buffer": 0}, InvalidParameterError, "max_buffer"),
         ({"max_buffer": 1.5}, InputTypeError, "max_buffer"),
-        ({"name": 3}, InvalidParameterError, "name"),
+        ({"name": 3}, InputTypeError, "name"),
         ({"name": "x" * 251}, InvalidParameterError, "name"),
         ({"runs_dir": 3}, InputTypeError, "runs_dir"),
-        ({"sink": object()}, InvalidParameterError, "sink"),
+        ({"sink": object()}, InputTypeError, "sink"),
+        ({"handle_sigterm": "false"}, InputTypeError, "handle_sigterm"),
+        ({"handle_sigterm": 0}, InputTypeError, "handle_sigterm"),
+        ({"fsync": "0"}, InputTypeError, "fsync"),
+        ({"fsync": 1}, InputTypeError, "fsync"),
+        ({"fsync": np.bool_(False)}, InputTypeError, "fsync"),
         ({"sink": MemorySink(), "runs_dir": "x"}, InvalidParameterError, "not both"),
         ({"params": [1]}, InputTypeError, "params"),
         ({"tags": {"t": None}}, InputTypeError, "tags"),
@@ -610,6 +683,35 @@ def test_bad_options_are_refused_before_anything_is_created(
         Run("exp", **kwargs)
     assert not (tmp_path / "runs").exists()
     assert _lifecycle.open_runs() == []
+
+
+@pytest.mark.parametrize("value", ["false", "0", 0, 1])
+def test_boolean_options_are_never_read_by_truthiness(value: object) -> None:
+    """handle_sigterm and fsync take True, False or None: "false" is refused.
+
+    (Review finding 6: ``handle_sigterm="false"`` installed the handler.)
+    """
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(InputTypeError, match="handle_sigterm must be True or False"):
+        Run("exp", sink=MemorySink(), handle_sigterm=value)  # type: ignore[arg-type]
+    assert signal.getsignal(signal.SIGTERM) == before
+    with pytest.raises(InputTypeError, match="fsync must be True or False"):
+        Run("exp", sink=MemorySink(), fsync=value)  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError, match="fsync must be True or False"):
+        RunStoreSink("runs", fsync=value)  # type: ignore[arg-type]
+    assert _lifecycle.open_runs() == []
+
+
+@pytest.mark.parametrize("call", [Run.shutdown, lambda _run, **kw: end_run(**kw)])
+def test_a_status_that_is_not_a_string_is_a_type_error(call: Any) -> None:
+    """shutdown(status=5) and end_run(status=5): the wrong kind is a TypeError."""
+    run = start_run("exp", sink=MemorySink())
+    with pytest.raises(InputTypeError, match="status"):
+        call(run, status=5)
+    with pytest.raises(InvalidParameterError, match="status"):
+        call(run, status="done")
+    assert not run.closed
+    end_run()
 
 
 def test_a_sink_that_cannot_open_leaves_no_open_run() -> None:

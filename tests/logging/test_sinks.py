@@ -16,11 +16,13 @@ from ml_infra_utils import (
     InputTypeError,
     InvalidParameterError,
     MemorySink,
+    OutputClosedError,
     RecordBatch,
     RunStoreSink,
     Sink,
 )
 from ml_infra_utils.logging import _records
+from ml_infra_utils.logging import sinks as sinks_module
 from ml_infra_utils.logging._records import (
     decode_number,
     encode_number,
@@ -225,13 +227,35 @@ def test_store_sink_reopening_a_run_appends(tmp_path: Path) -> None:
 
 
 def test_store_sink_must_be_open(tmp_path: Path) -> None:
-    """Writing before open (or after close) is a clear error, not a crash."""
-    sink = RunStoreSink(tmp_path)
-    with pytest.raises(ValueError, match="not open"):
+    """Writing before open or after close is the package's OutputClosedError.
+
+    (Review finding 18: it was a bare ValueError; OutputClosedError still is one.)
+    """
+    sink = RunStoreSink(tmp_path, fsync=False)
+    with pytest.raises(OutputClosedError, match="not open"):
         sink.write(RecordBatch("r1", 0, ["m", 1.0, 0, 1]))
-    with pytest.raises(ValueError, match="not open"):
+    with pytest.raises(OutputClosedError, match="not open"):
         sink.update(info())
     assert "RunStoreSink" in repr(sink)
+    sink.open(info())
+    sink.close()
+    with pytest.raises(OutputClosedError, match="closed"):
+        sink.write(RecordBatch("r1", 0, ["m", 1.0, 0, 1]))
+    with pytest.raises(OutputClosedError, match="closed"):
+        sink.write_changes([{"seq": 0}])
+
+
+def test_the_sink_modules_export_only_public_names() -> None:
+    """Every name in the runs and sinks modules' __all__ is exported at the root.
+
+    (Review finding 21: ``Record``, a type alias, was in sinks.__all__ only.)
+    """
+    import ml_infra_utils
+    from ml_infra_utils.logging import runs, sinks
+
+    for module in (runs, sinks):
+        for name in module.__all__:
+            assert getattr(ml_infra_utils, name) is getattr(module, name), name
 
 
 @pytest.mark.parametrize(
@@ -283,6 +307,68 @@ def test_a_failed_write_leaves_no_partial_lines(
     sink.write(batch)
     lines = (sink.path / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["step"] for x in lines] == [0, 1, 2]
+
+
+def test_a_failed_run_json_write_leaves_no_metric_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write() is all-or-nothing: if folding results into run.json fails, the
+    batch's metric lines are taken back, so the retry stores each line once.
+
+    (Review finding 2: the retry duplicated the metric lines.)
+    """
+    sink = RunStoreSink(tmp_path, fsync=False)
+    sink.open(info())
+    real = sinks_module.write_json_atomic
+    failures = [OSError(28, "No space left on device")]
+
+    def flaky(path: Path, data: bytes, *, fsync: bool) -> None:
+        if failures:
+            raise failures.pop()
+        real(path, data, fsync=fsync)
+
+    monkeypatch.setattr(sinks_module, "write_json_atomic", flaky)
+    batch = RecordBatch(
+        "r1", 0, ["loss", 1.0, 0, 1, "loss", 2.0, 1, 2], [("acc", 0.5, None, 3)]
+    )
+    with pytest.raises(OSError, match="No space"):
+        sink.write(batch)
+    assert sink.path is not None
+    assert (sink.path / "metrics.jsonl").read_bytes() == b""
+    assert json.loads((sink.path / "run.json").read_text())["results"] == {}
+    sink.write(batch)
+    sink.close()
+    lines = (sink.path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == [0, 1]
+    assert json.loads((sink.path / "run.json").read_text())["results"] == {"acc": 0.5}
+
+
+def test_a_failed_truncation_is_repeated_before_the_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even when taking the lines back fails too, the retry never duplicates them."""
+    sink = RunStoreSink(tmp_path, fsync=False)
+    sink.open(info())
+
+    def no_space(path: Path, data: bytes, *, fsync: bool) -> None:
+        raise OSError(28, "No space left on device")
+
+    def broken(_fd: int, _size: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    real_truncate = os.ftruncate
+    monkeypatch.setattr(sinks_module, "write_json_atomic", no_space)
+    monkeypatch.setattr(sinks_module.os, "ftruncate", broken)
+    batch = RecordBatch("r1", 0, ["loss", 1.0, 0, 1], [("acc", 0.5, None, 3)])
+    with pytest.raises(OSError, match="No space"):
+        sink.write(batch)
+    monkeypatch.setattr(sinks_module.os, "ftruncate", real_truncate)
+    monkeypatch.undo()
+    sink.write(batch)
+    sink.close()
+    assert sink.path is not None
+    lines = (sink.path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == [0]
 
 
 def test_atomic_json_write_replaces_or_keeps_the_old_file(

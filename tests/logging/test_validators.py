@@ -146,15 +146,28 @@ def test_out_of_range_steps_are_a_value_error(step: int) -> None:
         ([1, (2, 3)], [1, [2, 3]]),
         ({"a": {"b": 1}}, {"a": {"b": 1}}),
         ({1: "x"}, {"1": "x"}),
-        (float("nan"), "nan"),
-        ({1, 2}, "{1, 2}"),
-        (decimal.Decimal("1.5"), "Decimal('1.5')"),
-        ({"x": float("inf")}, "{'x': inf}"),
+        (float("nan"), "NaN"),
+        ({1, 2}, [1, 2]),
+        (decimal.Decimal("1.5"), "1.5"),
+        ({"x": float("inf")}, {"x": "Infinity"}),
+        (np.int64(32), 32),
+        (np.float32(0.5), 0.5),
+        (np.array([2, 3]), [2, 3]),
+        ({"nested": np.float64("nan")}, {"nested": "NaN"}),
+        pytest.param(10**5000, hex(10**5000), id="huge-int"),
+        (object, "<class 'object'>"),
     ],
 )
-def test_params_are_stored_as_json_or_repr(value: object, stored: object) -> None:
-    """JSON-able params are kept as JSON holds them; anything else as its repr."""
+def test_params_are_stored_by_the_package_json_mapping(
+    value: object, stored: object
+) -> None:
+    """Params map as every JSON record does: numpy numbers stay numbers, NaN is "NaN".
+
+    (Review finding 14: numpy values became repr strings, NaN "nan", and a
+    huge int raised ValueError.)
+    """
     assert check_param_value(value) == stored
+    assert type(check_param_value(value)) is type(stored)
 
 
 def test_param_values_are_copies() -> None:
@@ -170,8 +183,32 @@ def test_tag_values_become_strings() -> None:
     assert check_tag_value("gpu", "t") == "gpu"
     assert check_tag_value(2, "t") == "2"
     assert check_tag_value(True, "t") == "True"
+    assert check_tag_value(0.1, "t") == "0.1"
     with pytest.raises(InputTypeError, match="str, int, float or bool"):
         check_tag_value(None, "t")
+    with pytest.raises(InputTypeError, match="str, int, float or bool"):
+        check_tag_value([1], "t")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (np.int64(3), "3"),
+        (np.float64(0.1), "0.1"),
+        (np.float32(0.5), "0.5"),
+        (np.bool_(True), "True"),
+        (np.array(7), "7"),
+        (fractions.Fraction(1, 4), "0.25"),
+        (float("nan"), "NaN"),
+        (float("-inf"), "-Infinity"),
+    ],
+)
+def test_numpy_tags_are_accepted_like_python_numbers(value: object, text: str) -> None:
+    """numpy ints, floats and bools are tags like int, float and bool.
+
+    (Review finding 14: np.float64 was accepted but np.int64 refused.)
+    """
+    assert check_tag_value(value, "t") == text
 
 
 def test_mappings_need_valid_string_keys() -> None:

@@ -25,7 +25,9 @@ from typing import Any
 from ml_infra_utils._errors import RunStateError
 
 from . import _lifecycle
-from .sinks import Record, RecordBatch, Sink
+from ._json import safe_repr, type_name
+from ._records import Record, RecordBatch, split_unwritable
+from .sinks import Sink
 
 __all__ = ["BufferedRun", "describe"]
 
@@ -57,11 +59,15 @@ class BufferedRun:
 
     __slots__ = (
         "_buf",
+        "_closing",
         "_dirty",
         "_duration",
+        "_end_error",
+        "_ended",
         "_error",
         "_exc_at_start",
         "_flush_interval",
+        "_inflight",
         "_io",
         "_max_buffer",
         "_pid",
@@ -105,11 +111,16 @@ class BufferedRun:
         self._result_buf: list[Record] = []
         self._trigger = self._wake_size
         self._seq = 0
+        self._inflight = 0  # records handed to a sink.write that has not returned
         self._dirty = False
         self._state = threading.RLock()
         self._io = threading.RLock()
         self._wake = threading.Event()
-        self._stop = False
+        self._ended = threading.Event()  # set once the end is complete
+        # Set when the run ends: (status, error) for the writer thread to end it.
+        self._stop: tuple[str, dict[str, str] | None] | None = None
+        self._end_error: BaseException | None = None
+        self._closing = False  # the end has reached the sink's close()
         self._thread: threading.Thread | None = None
         self._sigterm = False
         self._start_perf = time.perf_counter()
@@ -165,7 +176,13 @@ class BufferedRun:
         if isinstance(buf, _Refusing):
             raise RunStateError(buf.reason)
 
-    def _on_full(self) -> None:
+    def _on_full(self, mine: Any = None) -> None:
+        # Called by a logger after its append when the buffer passed the
+        # trigger, and always once the run has ended (the trigger is then -1):
+        # *mine* is the record just appended (a flat metric tuple or a result).
+        if self.closed:
+            self._check_late(mine)
+            return
         # Critical: Event.set holds a lock that a SIGTERM handler ending the
         # run would take again in this same thread.
         with _lifecycle.critical():
@@ -173,8 +190,26 @@ class BufferedRun:
                 with self._io:  # backpressure: the logging thread writes
                     self._drain()
             else:
-                self._trigger = self._max_buffer
+                with self._state:
+                    if not self.closed:
+                        self._trigger = self._max_buffer
                 self._wake.set()
+
+    def _check_late(self, mine: Any) -> None:
+        # A logger raced the end: it read the buffer before the run ended and
+        # appended after. Wait until the end is complete; if the record is
+        # still in the old buffer, no drain took it: say so, never drop it
+        # silently. (A record a final drain took was stored: return.)
+        ended = self._ended.wait(2 * self._shutdown_timeout + 1.0)
+        buf = self._buf
+        reason = buf.reason if isinstance(buf, _Refusing) else "the run has ended"
+        with self._state:
+            lost = ended and _remove_record(self._records, self._result_buf, mine)
+            if lost and mine[2] is None:
+                self._forget_results([mine])
+        if lost or not ended:
+            msg = f"{reason}; this record was logged as it ended and is not stored"
+            raise RunStateError(msg)
 
     def _drain(self) -> None:
         # Called with self._io held. Lock-free against loggers: they only append
@@ -186,14 +221,27 @@ class BufferedRun:
             del records[:count]
             done = results[:n_results]
             del results[:n_results]
+            self._inflight = count // 4 + n_results
             try:
-                self._sink.write(RecordBatch(self.id, self._seq, batch, done))
+                try:
+                    self._sink.write(RecordBatch(self.id, self._seq, batch, done))
+                except Exception as exc:
+                    # A bad record must not block the records behind it: drop
+                    # those no JSON line can be made of and write the rest.
+                    if isinstance(exc, OSError) or not self._isolate(batch, done):
+                        raise
+                    if batch or done:
+                        self._sink.write(RecordBatch(self.id, self._seq, batch, done))
             except BaseException:
                 records[0:0] = batch  # keep them, in order, for the next try
                 results[0:0] = done
                 raise
-            self._seq += count // 4 + n_results
-        self._trigger = self._wake_size
+            finally:
+                self._inflight = 0
+            self._seq += len(batch) // 4 + len(done)
+        with self._state:
+            if not self.closed:  # an ended run keeps -1: every append checks in
+                self._trigger = self._wake_size
         if self._dirty:
             self._dirty = False
             try:
@@ -202,12 +250,42 @@ class BufferedRun:
                 self._dirty = True
                 raise
 
+    def _isolate(self, batch: list[Any], done: list[Record]) -> bool:
+        # The sink failed, but not with an OSError: look for records that
+        # cannot be formatted. Drop them (in place), loudly; False if none.
+        good, good_results, bad = split_unwritable(batch, done)
+        if not bad:
+            return False
+        batch[:] = good
+        done[:] = good_results
+        with self._state:
+            self._forget_results([record for record, _ in bad if record[2] is None])
+        for record, error in bad[:10]:
+            _log.error(
+                "run %s: dropped a record that cannot be written as JSON "
+                "(name %s, step %s, value of type %s): %s",
+                self.id,
+                safe_repr(record[0])[:80],
+                safe_repr(record[2])[:40],
+                type_name(type(record[1])),
+                error,
+            )
+        if len(bad) > 10:
+            _log.error("run %s: dropped %d more such records", self.id, len(bad) - 10)
+        return True
+
+    def _forget_results(self, records: list[Record]) -> None:
+        # Called with self._state held: a subclass drops the dropped results
+        # from its run record too.
+        del records
+
     def _writer(self) -> None:
         failures = 0
         while True:
             self._wake.wait(self._flush_interval)
             self._wake.clear()
-            if self._stop:
+            if self._stop is not None:
+                self._final(*self._stop)
                 return
             try:
                 with self._io:
@@ -237,38 +315,86 @@ class BufferedRun:
             self._buf = _Refusing(
                 f"run {self.id} has ended ({status}); start a new Run"
             )
-        self._stop = True
-        self._wake.set()
-        thread, self._thread = self._thread, None
+            self._trigger = -1  # a logger that raced the end must check in
+        try:
+            self._end_unless_stuck(status, error)
+        finally:
+            self._ended.set()
+
+    def _end_unless_stuck(self, status: str, error: dict[str, str] | None) -> None:
         # Bounded: a sink stuck in a write (a hung network file system, a
-        # custom sink) must not hang the end of the program.
-        deadline = time.monotonic() + self._shutdown_timeout
+        # custom sink) must not hang the end of the program. The writer thread
+        # does the end's I/O, the ending thread waits for it with a timeout
+        # (and starts no thread: impossible at interpreter exit on 3.12+).
+        # So the ending thread must not hold _io or _state while it waits: in
+        # the main thread they are only held in critical sections, which a
+        # SIGTERM handler ending the run waits for.
+        thread, self._thread = self._thread, None
+        self._end_error = None
+        self._stop = (status, error)
+        self._wake.set()
+        timeout = self._shutdown_timeout
         if thread is not None and thread is not threading.current_thread():
-            thread.join(self._shutdown_timeout)
-        if not self._io.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            thread.join(timeout)
+            if thread.is_alive() and self._closing:
+                thread.join(timeout)  # the sink's close() has its own bound
+            if thread.is_alive():
+                self._abandon(status)
+                return
+        elif not self._io.acquire(timeout=timeout):  # no writer thread: end here
             self._abandon(status)
             return
-        try:
-            self._end_locked(status, error)
-        finally:
-            self._io.release()
+        else:
+            try:
+                self._final(status, error)
+            finally:
+                self._io.release()
+        self._release()
+        failure, self._end_error = self._end_error, None
+        if failure is not None:
+            raise failure
 
-    def _abandon(self, status: str) -> None:
-        _log.error(
-            "run %s: the sink %r is still writing after %.3g s; the run is left "
-            "without its last records and its final status (%s)",
-            self.id,
-            self._sink,
-            self._shutdown_timeout,
-            status,
-        )
-        with self._state:
-            self._status = status
-            self.end_time = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    def _final(self, status: str, error: dict[str, str] | None) -> None:
+        # The end's I/O (in the writer thread, or the ending thread when there
+        # is none); an error is kept for the ending thread to raise.
+        try:
+            with self._io:
+                self._end_locked(status, error)
+        except BaseException as exc:  # handed to the ending thread
+            self._end_error = exc
+
+    def _release(self) -> None:
+        # In the ending thread (the SIGTERM handler is restored from the main
+        # thread): the run leaves the process hooks.
         _lifecycle.unregister(self)
         if self._sigterm:
             self._sigterm = False
             _lifecycle.release_sigterm()
+
+    def _abandon(self, status: str) -> None:
+        # The sink is stuck (a hung file system or server, a custom sink):
+        # never hang the program's end; say loudly what is not written.
+        writing = self._inflight
+        buffered = len(self._records) // 4 + len(self._result_buf)
+        spool = getattr(self._sink, "spool_path", None)
+        _log.error(
+            "run %s: the sink %r is still writing after %.3g s (shutdown_timeout); "
+            "the run ends without its final status (%s) in the sink. %d records "
+            "were not written: %d in the sink's stuck write, %d still in this "
+            "process's memory, lost when it exits.%s",
+            self.id,
+            self._sink,
+            self._shutdown_timeout,
+            status,
+            writing + buffered,
+            writing,
+            buffered,
+            f" Records the sink accepted earlier wait in {spool}." if spool else "",
+        )
+        with self._state:
+            self._status = status
+            self.end_time = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        self._release()
 
     def _end_locked(self, status: str, error: dict[str, str] | None) -> None:
         try:
@@ -287,11 +413,8 @@ class BufferedRun:
             try:
                 self._drain()
             finally:
+                self._closing = True
                 self._sink.close()
-                _lifecycle.unregister(self)
-                if self._sigterm:
-                    self._sigterm = False
-                    _lifecycle.release_sigterm()
 
     # ------------------------------------------------------------------ process hooks
     def _end_at_exit(self) -> None:
@@ -323,6 +446,34 @@ class BufferedRun:
         self._io = threading.RLock()
         self._state = threading.RLock()
         self._wake = threading.Event()
+        self._ended = threading.Event()
+        self._ended.set()
+
+
+def _remove_record(records: list[Any], results: list[Record], mine: Any) -> bool:
+    # Remove *mine* from what is left in the buffers after the end; whether
+    # it was there. *mine* is a result record (step None), found by identity,
+    # or the flat items a logger appended in one operation (a metric record,
+    # or a batch of them), found by the first record's name object and fields.
+    if not isinstance(mine, tuple) or len(mine) < 4:
+        return False
+    if mine[2] is None:
+        for i, record in enumerate(results):
+            if record is mine:
+                del results[i]
+                return True
+        return False
+    name, value, step, ts = mine[:4]
+    for i in range(0, len(records) - 3, 4):
+        if (
+            records[i] is name
+            and records[i + 1] is value
+            and records[i + 2] == step
+            and records[i + 3] == ts
+        ):
+            del records[i : i + len(mine)]
+            return True
+    return False
 
 
 def _uncaught() -> BaseException | None:
@@ -333,8 +484,16 @@ def _uncaught() -> BaseException | None:
 
 
 def describe(exc: BaseException) -> dict[str, str]:
-    """The ``error`` field of a run record for *exc*."""
-    return {"type": type(exc).__qualname__, "message": str(exc)}
+    """The ``error`` field of a run record for *exc*.
+
+    The type is named as in every JSON record of the package: ``module.qualname``,
+    bare for builtins.
+
+    Examples:
+        >>> describe(ValueError("boom")), describe(KeyError("k"))["type"]
+        ({'type': 'ValueError', 'message': 'boom'}, 'KeyError')
+    """
+    return {"type": type_name(type(exc)), "message": str(exc)}
 
 
 def _signal_name(signum: int) -> str:

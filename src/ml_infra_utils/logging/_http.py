@@ -54,7 +54,11 @@ import threading
 import time
 from pathlib import Path
 
-from ml_infra_utils._errors import InputTypeError, TrackingServerError
+from ml_infra_utils._errors import (
+    InputTypeError,
+    OutputClosedError,
+    TrackingServerError,
+)
 from ml_infra_utils._version import __version__
 from ml_infra_utils.decorators.retry import RetryAttempt, retry
 
@@ -211,7 +215,7 @@ class BatchSender:
             records: how many records it carries (for reports).
 
         Raises:
-            ValueError: the sender is closed.
+            OutputClosedError: the sender is closed.
             OSError: the outbox could not be written (disk full); nothing was
                 queued.
         """
@@ -219,7 +223,7 @@ class BatchSender:
         with self._cond:
             if self._closing:
                 msg = f"{self!r} is closed"
-                raise ValueError(msg)
+                raise OutputClosedError(msg)
             if self._spooling:
                 self._outbox.append([request])
             else:

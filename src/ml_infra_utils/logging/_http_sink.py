@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ml_infra_utils._errors import (
     InputTypeError,
     InvalidParameterError,
+    OutputClosedError,
     TrackingServerError,
 )
 
@@ -177,7 +178,7 @@ class HttpSink:
     def _require_open(self) -> BatchSender:
         if self._sender is None:
             msg = "HttpSink is not open: call open(info) first"
-            raise ValueError(msg)
+            raise OutputClosedError(msg)
         return self._sender
 
 

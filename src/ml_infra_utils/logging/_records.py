@@ -32,6 +32,7 @@ __all__ = [
     "format_metric_lines",
     "info_bytes",
     "quote_json",
+    "split_unwritable",
     "write_all",
     "write_json_atomic",
 ]
@@ -267,6 +268,54 @@ def format_metric_lines(batch: RecordBatch) -> str:
             .replace('"value":-inf,', '"value":"-Infinity",')
         )
     return text
+
+
+def split_unwritable(
+    metrics: Sequence[Any], results: Sequence[Record]
+) -> tuple[list[Any], list[Record], list[tuple[Record, Exception]]]:
+    """Separate the records no JSON line can be written for from the others.
+
+    A run's records are validated as they are logged; this is the safety net
+    for a batch a sink failed to *format* (not to write): each record is
+    checked again as :meth:`RecordBatch.checked` checks one and formatted on
+    its own. Returns the good metrics (flat), the good results and each bad
+    record with its error. Cost: one pass over the batch, on a failure only.
+
+    Examples:
+        >>> good, results, bad = split_unwritable(
+        ...     ["loss", 0.5, 0, 1500, "big", 10**5000, 0, 1500], []
+        ... )
+        >>> good, results, [(r[0], type(e).__name__) for r, e in bad]
+        (['loss', 0.5, 0, 1500], [], [('big', 'InvalidParameterError')])
+    """
+    good: list[Any] = []
+    good_results: list[Record] = []
+    bad: list[tuple[Record, Exception]] = []
+    for i in range(0, len(metrics) - len(metrics) % 4, 4):
+        record: Any = tuple(metrics[i : i + 4])
+        try:
+            clean = _checked_record(record, metric=True)
+            _LINE % clean  # formatting is the check
+        except Exception as exc:  # any failure marks the record bad
+            bad.append((record, exc))
+        else:
+            good += clean
+    for record in results:
+        try:
+            clean = _checked_record(record, metric=False)
+            json.dumps(encode_number(clean[1]), allow_nan=False)
+        except Exception as exc:  # any failure marks the record bad
+            bad.append((record, exc))
+        else:
+            good_results.append(clean)
+    return good, good_results, bad
+
+
+def _checked_record(record: Any, *, metric: bool) -> Record:
+    name = check_name(record[0], "name")
+    value = check_value(record[1], "value")
+    step = check_step(record[2], "step") if metric else None
+    return (name, value, step, check_step(record[3], "timestamp"))
 
 
 def quote_json(text: str) -> str:

@@ -19,7 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ml_infra_utils._errors import InvalidParameterError
+from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._sequences import check_flag
 
 from . import _lifecycle
 from ._buffer import BufferedRun, describe
@@ -40,11 +41,13 @@ from ._settings import (
     shutdown_timeout_setting,
 )
 from ._validators import (
+    MAX_INT_VALUE,
     MAX_NAME_LENGTH,
     check_experiment,
     check_mapping,
     check_name,
     check_param_value,
+    check_status,
     check_step,
     check_tag_value,
     check_value,
@@ -54,7 +57,8 @@ from .sinks import HttpSink, RunStoreSink, Sink
 __all__ = ["Run"]
 
 _clock_ns = time.time_ns
-STATUSES = ("running", "finished", "failed", "killed")
+_MAX_INT = MAX_INT_VALUE
+_MIN_INT = -MAX_INT_VALUE
 
 
 class Run(BufferedRun):
@@ -93,9 +97,10 @@ class Run(BufferedRun):
             (``""``: the local store even if the variable is set). *runs_dir*
             is then where requests wait while the server is away.
         api_key: the server's key; default ``$ML_INFRA_UTILS_API_KEY``.
-        shutdown_timeout: the longest :meth:`shutdown` waits for the sink
-            (the server), in seconds; default 10, or
-            ``$ML_INFRA_UTILS_SHUTDOWN_TIMEOUT``.
+        shutdown_timeout: the longest :meth:`shutdown` (and the exit hook)
+            waits for the sink's last writes, in seconds; default 10, or
+            ``$ML_INFRA_UTILS_SHUTDOWN_TIMEOUT``. Then it logs an error saying
+            how many records were not written, and returns.
 
     Raises:
         InputTypeError, InvalidParameterError: an argument breaks the rules of
@@ -149,7 +154,11 @@ class Run(BufferedRun):
         self.name: str | None = _run_name(name)
         interval = flush_interval_setting(flush_interval)
         records = max_buffer_setting(max_buffer)
-        sigterm = env_bool(ENV_HANDLE_SIGTERM, handle_sigterm, default=False)
+        sigterm = env_bool(
+            ENV_HANDLE_SIGTERM, handle_sigterm, default=False, option="handle_sigterm"
+        )
+        if fsync is not None:  # checked even where a given sink ignores it
+            check_flag("fsync", fsync)
         timeout = shutdown_timeout_setting(shutdown_timeout)
         chosen = _choose_sink(
             sink,
@@ -201,7 +210,9 @@ class Run(BufferedRun):
             slot = self._names[name]
         except (KeyError, TypeError):  # new, or unhashable (so never valid)
             slot = self._slot(name, "name")
-        if type(value) is not float and type(value) is not int:
+        if type(value) is not float and (
+            type(value) is not int or not _MIN_INT <= value <= _MAX_INT
+        ):  # not a float or an int within the float range: the slow path
             value = check_value(value, "value")
         if step is None:
             counter = slot[0]
@@ -214,9 +225,10 @@ class Run(BufferedRun):
             if step > slot[1]:  # noqa: PLR1730 - cheaper than max() on the hot path
                 slot[1] = step
         buf = self._buf
-        buf += (slot[2], value, step, _clock_ns() // 1_000_000)
-        if len(buf) >= self._trigger:
-            self._on_full()
+        record = (slot[2], value, step, _clock_ns() // 1_000_000)
+        buf += record
+        if len(buf) >= self._trigger:  # -1 once the run has ended
+            self._on_full(record)
 
     def metrics(self, mapping: Mapping[str, float], step: int | None = None) -> None:
         """Log several metrics at once, with one timestamp and the same *step*.
@@ -251,7 +263,7 @@ class Run(BufferedRun):
             records += (slot[2], value, number, ts)
         self._buf.extend(records)
         if len(self._buf) >= self._trigger:
-            self._on_full()
+            self._on_full(tuple(records))
 
     def result(self, name: str, value: float) -> None:
         """Record a final result (e.g. test accuracy); the last write wins.
@@ -263,10 +275,11 @@ class Run(BufferedRun):
         name = check_name(name, "name")
         value = check_value(value, "value")
         self._require_open()
-        self._result_buf.append((name, value, None, _clock_ns() // 1_000_000))
+        record = (name, value, None, _clock_ns() // 1_000_000)
+        self._result_buf.append(record)
         self._results[name] = value
         if 4 * len(self._result_buf) >= self._trigger:
-            self._on_full()
+            self._on_full(record)
 
     def log_params(self, mapping: Mapping[str, Any]) -> None:
         """Record hyperparameters; a later call overwrites the same keys.
@@ -331,13 +344,13 @@ class Run(BufferedRun):
     @property
     def params(self) -> dict[str, Any]:
         """A copy of the params recorded so far."""
-        with self._state:
+        with _lifecycle.guarded(self._state):  # see _end_unless_stuck
             return dict(self._params)
 
     @property
     def tags(self) -> dict[str, str]:
         """A copy of the tags."""
-        with self._state:
+        with _lifecycle.guarded(self._state):
             return dict(self._tags)
 
     @property
@@ -359,12 +372,10 @@ class Run(BufferedRun):
             status: "finished" (default), "failed" or "killed".
 
         Raises:
+            InputTypeError: *status* is not a string.
             InvalidParameterError: an unknown *status*.
         """
-        if status not in STATUSES[1:]:
-            msg = f"status must be 'finished', 'failed' or 'killed', got {status!r}"
-            raise InvalidParameterError(msg)
-        self._end(status, None)
+        self._end(check_status(status), None)
 
     def __enter__(self) -> Run:
         return self
@@ -384,16 +395,37 @@ class Run(BufferedRun):
 
     # ------------------------------------------------------------------ internals
     def _param_changed(
-        self, clean: dict[str, Any], gone: set[str], change: dict[str, Any]
+        self, watcher: _ParamWatcher, mapping: Mapping[str, Any], change: dict[str, Any]
     ) -> None:
-        # A watched tracked mapping changed (see _ParamWatcher).
+        # A watched tracked mapping changed (see _ParamWatcher). Observers run
+        # outside the mapping's lock, so two threads' calls can interleave:
+        # the snapshot is taken under the run's lock, so the last call always
+        # records the mapping as it is now, never an older snapshot.
         self._require_open()
         with _lifecycle.guarded(self._state):
+            clean = self._snapshot_params(mapping)
+            gone, watcher.keys = watcher.keys - set(clean), set(clean)
             for key in gone:
                 self._params.pop(key, None)
             self._params.update(clean)
             self._changes.append(change)
             self._dirty = True
+
+    def _forget_results(self, records: list[Any]) -> None:
+        # A result record dropped as unwritable leaves run.json's results too.
+        for name, value, _step, _ts in records:
+            if isinstance(name, str) and self._results.get(name) is value:
+                del self._results[name]
+
+    def _snapshot_params(self, mapping: Mapping[str, Any]) -> dict[str, Any]:
+        # A change in another thread may resize the dict while we read it:
+        # read again (that change's own observer call comes after this one).
+        for _ in range(9):
+            try:
+                return self._clean_params(mapping)
+            except RuntimeError:  # "dictionary changed size during iteration"
+                continue
+        return self._clean_params(mapping)
 
     def _drain(self) -> None:
         # Called with self._io held, like the base's: then the change records.
@@ -473,9 +505,7 @@ class _ParamWatcher:
         if run is None or run.closed:
             mapping.remove_observer(self)
             return
-        clean = run._clean_params(mapping)
-        gone, self.keys = self.keys - set(clean), set(clean)
-        run._param_changed(clean, gone, record.to_dict())
+        run._param_changed(self, mapping, record.to_dict())
 
 
 def _watch_params(run: Run, mapping: Mapping[str, Any]) -> None:
@@ -493,10 +523,15 @@ def _watch_params(run: Run, mapping: Mapping[str, Any]) -> None:
 def _run_name(name: object) -> str | None:
     if name is None:
         name = env_str(ENV_RUN_NAME, None)
-    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        msg = f"name must be a string or None, got {type(name).__name__}"
+        raise InputTypeError(msg)
+    if len(name) > MAX_NAME_LENGTH:
         msg = (
             f"name must be a string of at most {MAX_NAME_LENGTH} characters, "
-            f"got {type(name).__name__} {str(name)[:60]!r}"
+            f"got {len(name)}: {name[:60]!r}..."
         )
         raise InvalidParameterError(msg)
     return name
@@ -522,7 +557,8 @@ def _choose_sink(
                 shutdown_timeout=shutdown_timeout,
             )
         return RunStoreSink(
-            runs_dir_setting(runs_dir), fsync=env_bool(ENV_FSYNC, fsync, default=True)
+            runs_dir_setting(runs_dir),
+            fsync=env_bool(ENV_FSYNC, fsync, default=True, option="fsync"),
         )
     if runs_dir is not None or tracking_url:
         msg = "give either sink or runs_dir/tracking_url, not both"
@@ -532,5 +568,5 @@ def _choose_sink(
             "sink must have open, write, update and close methods, "
             f"got {type(sink).__name__}"
         )
-        raise InvalidParameterError(msg)
+        raise InputTypeError(msg)
     return sink

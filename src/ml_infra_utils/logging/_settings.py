@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
+from ml_infra_utils._sequences import check_flag
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -92,15 +93,29 @@ def env_bool(
     argument: bool | None,
     default: bool,
     environ: Mapping[str, str] | None = None,
+    *,
+    option: str = "option",
 ) -> bool:
     """*argument* if given, else the variable read as a boolean, else *default*.
 
+    The argument itself must be ``True``, ``False`` or ``None`` (unset): a
+    string such as ``"false"`` is refused rather than read by its truthiness,
+    and only the environment variable is parsed from text.
+
     Raises:
+        InputTypeError: *argument* (named *option* in the message) is neither
+            a bool nor None.
         InvalidParameterError: the variable holds something other than
             1/0, true/false, yes/no or on/off.
+
+    Examples:
+        >>> env_bool("X", "false", False, option="fsync")
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.InputTypeError: fsync must be True or False, got 'false'
     """
     if argument is not None:
-        return bool(argument)
+        return check_flag(option, argument)
     raw = (os.environ if environ is None else environ).get(name)
     if raw is None:
         return default

@@ -9,14 +9,16 @@ One place holds the rules, so the run, its sinks and the readers agree:
 * **values** of metrics and results: real numbers. ``int`` and ``float`` (and
   their numpy scalar cousins, or a zero-dimensional array) are accepted; NaN and
   the infinities are kept; ``bool``, strings, ``None`` and ``Decimal`` are refused
-  with a TypeError, never converted;
+  with a TypeError, never converted; a number beyond the float range (an int
+  like ``10**5000``, whose decimal string Python may even refuse to make) is
+  refused with a ValueError, so every stored value reads back as a number;
 * **steps**: integers from 0 to 2**63 - 1 (the range a Tora server stores); a
   float step is refused rather than truncated;
-* **param values**: anything strict JSON can hold is stored as JSON (tuples become
-  lists, dictionary keys become strings); anything else (NaN, a set, an object) is
-  stored as its ``repr()``;
-* **tag values**: strings; ``int``, ``float`` and ``bool`` are stored as their
-  ``str()``;
+* **param values**: mapped to JSON data as every JSON record of the package
+  (``to_jsonable``): JSON types stay, numpy numbers stay numbers, NaN is "NaN",
+  an object without a JSON form is stored as its ``repr()``;
+* **tag values**: strings; ``int``, ``float`` and ``bool`` (numpy's too) are
+  stored as their ``str()``;
 * **experiment names** become directory names, so they may not contain path
   separators, ``: * ? " < > |``, control characters or NUL, may not be ``.`` or
   ``..`` or start with a dot, and have at most 200 characters.
@@ -34,21 +36,25 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import numbers
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
+from ._json import to_jsonable
+
 __all__ = [
+    "MAX_INT_VALUE",
     "MAX_NAME_LENGTH",
     "MAX_STEP",
     "check_experiment",
     "check_mapping",
     "check_name",
     "check_param_value",
+    "check_status",
     "check_step",
     "check_tag_value",
     "check_value",
@@ -57,6 +63,9 @@ __all__ = [
 MAX_NAME_LENGTH = 250
 MAX_EXPERIMENT_LENGTH = 200
 MAX_STEP = 2**63 - 1
+#: The largest magnitude of an ``int`` value: the largest finite float, exactly.
+MAX_INT_VALUE = int(sys.float_info.max)
+END_STATUSES = ("finished", "failed", "killed")
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_\-./: ]+")
 _NAME_RULE = "letters A-Z a-z, digits and '_ - . / :' or space"
@@ -101,10 +110,22 @@ def check_value(value: object, argument: str) -> float:
 
     Raises:
         InputTypeError: *value* is a bool, a string, None or another non-real.
+        InvalidParameterError: *value* is beyond the float range (e.g. the int
+            ``10**5000``): no reader could take it as a number.
+
+    Examples:
+        >>> check_value(10**5000, "value")
+        Traceback (most recent call last):
+        ...
+        ml_infra_utils.InvalidParameterError: value must be a real number within ...
     """
     kind = type(value)
-    if kind is float or kind is int:
+    if kind is float:
         return value  # type: ignore[return-value]  # narrowed by the identity test
+    if kind is int:
+        if -MAX_INT_VALUE <= value <= MAX_INT_VALUE:  # type: ignore[operator]
+            return value  # type: ignore[return-value]  # narrowed by the identity test
+        raise _too_large(value, argument)  # type: ignore[arg-type]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         item = getattr(value, "item", None)
         if getattr(value, "ndim", None) == 0 and callable(item):
@@ -117,8 +138,27 @@ def check_value(value: object, argument: str) -> float:
         )
         raise InputTypeError(msg)
     if isinstance(value, numbers.Integral):
-        return int(value)
-    return float(value)
+        return check_value(int(value), argument)
+    try:
+        return float(value)
+    except OverflowError:  # e.g. Fraction(10**400)
+        msg = (
+            f"{argument} must be a real number within the float range "
+            f"(|{argument}| <= {sys.float_info.max!r}), got a "
+            f"{type(value).__name__} too large for a float"
+        )
+        raise InvalidParameterError(msg) from None
+
+
+def _too_large(value: int, argument: str) -> InvalidParameterError:
+    # Never repr() the int: beyond 4300 digits Python refuses to make the string.
+    msg = (
+        f"{argument} must be a real number within the float range "
+        f"(|{argument}| <= {sys.float_info.max!r}), got an int of "
+        f"{value.bit_length()} bits (|{argument}| is about "
+        f"10**{int(value.bit_length() * 0.30103)})"
+    )
+    return InvalidParameterError(msg)
 
 
 def check_step(step: object, argument: str = "step") -> int:
@@ -143,30 +183,69 @@ def check_step(step: object, argument: str = "step") -> int:
 
 
 def check_param_value(value: object) -> Any:
-    """Return *value* as strict JSON holds it, or its ``repr()`` if it cannot.
+    """Return *value* as JSON data, mapped as every JSON record of the package.
+
+    The mapping is :func:`~ml_infra_utils.logging._json.to_jsonable` (the table
+    in ``docs/logging.md``): JSON types stay (tuples become lists, keys
+    strings), numpy scalars and arrays become numbers and lists, NaN and the
+    infinities the strings "NaN", "Infinity", "-Infinity", sets sorted lists,
+    ``Decimal``, paths, dates and enums strings or their value, and anything
+    else its ``repr()``. Never raises; the result is a copy.
 
     Examples:
         >>> check_param_value((1, 2.5, "a")), check_param_value({1: None})
         ([1, 2.5, 'a'], {'1': None})
-        >>> check_param_value(float("nan")), check_param_value({3})
-        ('nan', '{3}')
+        >>> check_param_value(float("nan")), check_param_value({3, 1})
+        ('NaN', [1, 3])
     """
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError, RecursionError):
-        return repr(value)
+    return to_jsonable(value)
+
+
+def check_status(status: object) -> str:
+    """Return *status* if a run may end with it: "finished", "failed" or "killed".
+
+    Raises:
+        InputTypeError: *status* is not a string.
+        InvalidParameterError: it is another string.
+    """
+    if isinstance(status, str) and status in END_STATUSES:
+        return str(status)
+    msg = f"status must be 'finished', 'failed' or 'killed', got {_show(status)}"
+    if not isinstance(status, str):
+        raise InputTypeError(msg)
+    raise InvalidParameterError(msg)
 
 
 def check_tag_value(value: object, argument: str) -> str:
-    """Return a tag value as a string (``int``, ``float`` and ``bool`` via ``str``).
+    """Return a tag value as a string.
+
+    Strings stay; ``bool``, ``int`` and ``float`` (numpy scalars, 0-d arrays and
+    other real numbers included) become their ``str()``, NaN and the
+    infinities "NaN", "Infinity" and "-Infinity" as in every JSON record.
 
     Raises:
         InputTypeError: *value* is of another type.
+
+    Examples:
+        >>> check_tag_value("gpu", "tag"), check_tag_value(2, "tag")
+        ('gpu', '2')
+        >>> check_tag_value(float("nan"), "tag"), check_tag_value(True, "tag")
+        ('NaN', 'True')
     """
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, int | float):
+    item = getattr(value, "item", None)
+    if getattr(value, "ndim", None) == 0 and callable(item):
+        value = item()  # a numpy scalar or 0-d array: its Python number
+    if isinstance(value, bool):
         return str(value)
+    if isinstance(value, numbers.Real):
+        try:
+            plain = int(value) if isinstance(value, numbers.Integral) else float(value)
+        except OverflowError:
+            msg = f"{argument} is a number too large for a float: {_show(value)}"
+            raise InvalidParameterError(msg) from None
+        return str(to_jsonable(plain))
     msg = f"{argument} must be a str, int, float or bool, got {type(value).__name__}"
     raise InputTypeError(msg)
 

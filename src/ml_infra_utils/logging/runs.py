@@ -39,11 +39,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ml_infra_utils._errors import InvalidParameterError, RunStateError
+from ml_infra_utils._errors import RunStateError
 
 from . import _lifecycle
 from ._run import Run
 from ._store import list_runs, load_run
+from ._validators import check_status
 from .sinks import Sink
 
 __all__ = [
@@ -141,12 +142,11 @@ def end_run(*, status: str = "finished") -> None:
     """End the global run (see :meth:`Run.shutdown`); no-op without one.
 
     Raises:
+        InputTypeError: *status* is not a string.
         InvalidParameterError: *status* is not "finished", "failed" or "killed".
     """
     global _active
-    if status not in ("finished", "failed", "killed"):
-        msg = f"status must be 'finished', 'failed' or 'killed', got {status!r}"
-        raise InvalidParameterError(msg)
+    check_status(status)
     with _global_lock:
         run, _active = _active, None
     if run is not None:

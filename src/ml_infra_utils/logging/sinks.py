@@ -40,7 +40,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ml_infra_utils._errors import InvalidParameterError
+from ml_infra_utils._errors import InvalidParameterError, OutputClosedError
+from ml_infra_utils._sequences import check_flag
 
 from ._http_sink import HttpSink, send_spooled
 from ._json import dumps_line
@@ -60,7 +61,6 @@ from ._validators import check_experiment
 __all__ = [
     "HttpSink",
     "MemorySink",
-    "Record",
     "RecordBatch",
     "RunStoreSink",
     "Sink",
@@ -123,10 +123,11 @@ class RunStoreSink:
 
     def __init__(self, runs_dir: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.runs_dir = Path(runs_dir)
-        self.fsync = fsync
+        self.fsync = check_flag("fsync", fsync)
         self.path: Path | None = None
         self._info: dict[str, Any] = {}
         self._fd: int | None = None
+        self._torn: int | None = None  # where a failed batch must be cut off
 
     def __repr__(self) -> str:
         return f"RunStoreSink(runs_dir={str(self.runs_dir)!r}, path={self.path!r})"
@@ -157,20 +158,15 @@ class RunStoreSink:
         self._write_info()
 
     def write(self, batch: RecordBatch) -> None:
-        """Append the batch's metric lines; fold its results into ``run.json``."""
+        """Append the batch's metric lines; fold its results into ``run.json``.
+
+        All or nothing: if any part fails (a short write, a full disk while
+        ``run.json`` is replaced), the lines already appended are cut off again
+        and ``run.json`` keeps its old results before the error propagates, so
+        the run's retry of the same batch stores every record once.
+        """
         fd = self._require_open()
-        text = format_metric_lines(batch)
-        if text:
-            data = text.encode("utf-8")
-            start = os.lseek(fd, 0, os.SEEK_END)
-            try:
-                write_all(fd, data)
-            except BaseException:
-                os.ftruncate(fd, start)
-                raise
-        if batch.results:
-            self._info["results"].update((r[0], r[1]) for r in batch.results)
-            self._write_info()
+        self._commit(fd, format_metric_lines(batch).encode("utf-8"), batch.results)
 
     def update(self, info: Mapping[str, Any]) -> None:
         """Replace ``run.json`` by the new run record."""
@@ -219,15 +215,39 @@ class RunStoreSink:
 
     def _require_open(self) -> int:
         if self._fd is None:
-            msg = "RunStoreSink is not open: call open(info) first (or it was closed)"
-            raise ValueError(msg)
+            if self.path is None:
+                msg = "RunStoreSink is not open: call open(info) first"
+            else:
+                msg = f"RunStoreSink of {self.path} is closed"
+            raise OutputClosedError(msg)
         return self._fd
 
-    def _write_info(self) -> None:
+    def _commit(self, fd: int, data: bytes, results: Sequence[Record]) -> None:
+        # Append the lines and fold the results into run.json, or neither.
+        if self._torn is not None:  # a failed batch could not be cut off: now
+            os.ftruncate(fd, self._torn)
+            self._torn = None
+        start = os.lseek(fd, 0, os.SEEK_END) if data else 0
+        try:
+            if data:
+                write_all(fd, data)
+            if results:
+                merged = dict(self._info["results"])
+                merged.update((r[0], r[1]) for r in results)
+                self._write_info(results=merged)
+                self._info["results"] = merged
+        except BaseException:
+            if data:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    self._torn = start  # cut before anything else is appended
+            raise
+
+    def _write_info(self, *, results: dict[str, Any] | None = None) -> None:
         assert self.path is not None  # noqa: S101 - set by open()
-        write_json_atomic(
-            self.path / RUN_FILE, info_bytes(self._info), fsync=self.fsync
-        )
+        info = self._info if results is None else {**self._info, "results": results}
+        write_json_atomic(self.path / RUN_FILE, info_bytes(info), fsync=self.fsync)
 
 
 def _cut_torn_line(fd: int) -> None:
