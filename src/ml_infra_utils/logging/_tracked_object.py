@@ -126,6 +126,12 @@ class TrackedObject(Tracked):
             cls.__init__ = _during_init(init)  # type: ignore[method-assign]
 
     def __new__(cls, *_args: Any, **_kwargs: Any) -> TrackedObject:
+        # The class statement's check misses an __init__ added afterwards (a
+        # @dataclass or attrs decorator) or inherited from a plain mixin;
+        # wrap whatever __init__ this class really runs, once per class.
+        init = cls.__init__
+        if not getattr(init, "_tk_wrapped", False):
+            cls.__init__ = _during_init(init)  # type: ignore[method-assign]
         self = object.__new__(cls)
         self._tk_setup(cls._tk_defaults)
         object.__setattr__(self, "_tk_depth", 1)
