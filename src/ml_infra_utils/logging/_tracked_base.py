@@ -38,7 +38,7 @@ class Tracked:
         if cls._tk_kind:
             KINDS[cls] = cls._tk_kind
             TRACKED.add(cls)
-            ADOPT.add(cls)
+            ADOPT[cls] = True
 
     # ---------------------------------------------------------------- setup
     def _tk_setup(self, options: Options) -> None:

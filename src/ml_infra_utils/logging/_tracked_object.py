@@ -147,14 +147,14 @@ class TrackedObject(Tracked):
         if name in _INTERNAL or _is_data_descriptor(type(self), name):
             object.__setattr__(self, name, value)
             return
-        adopting = type(value) in ADOPT
+        adopting = ADOPT[type(value)]
         namespace = self.__dict__
         with LOCK:
             old = namespace.get(name, MISSING)
             if old is value and adopting and type(value) in TRACKED:
                 return  # stored back after an in-place change (obj.x += ...)
             frozen = prepare(self, value) if adopting else value
-            if type(old) in ADOPT:
+            if ADOPT[type(old)]:
                 old = drop(self, name, old)
             namespace[name] = adopt(self, name, value) if adopting else value
             if self._tk_depth:

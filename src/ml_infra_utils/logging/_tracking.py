@@ -217,10 +217,16 @@ def prepare(parent: Tracked, value: Any) -> Any:
     Raises:
         InvalidParameterError: storing *value* would put a container inside
             itself.
+        InputTypeError: *value* is or holds a dict or list subclass (an
+            OrderedDict, a Counter, ...) and *parent* tracks nested values.
     """
-    found: list[Tracked] = []
+    found: list[Any] = []
     frozen = freeze(value, found)
     for tracked in found:
+        if type(tracked) not in TRACKED:  # a dict or list subclass
+            if parent._tk.options.track_nested:
+                _refuse_subclass(tracked)
+            continue
         if is_within(parent, tracked):
             msg = (
                 f"cannot store a {type(tracked).__name__} inside itself "
@@ -228,6 +234,20 @@ def prepare(parent: Tracked, value: Any) -> Any:
             )
             raise InvalidParameterError(msg)
     return frozen
+
+
+def _refuse_subclass(value: object) -> None:
+    kind = "dict" if isinstance(value, dict) else "list"
+    tracked = "TrackedDict" if kind == "dict" else "TrackedList"
+    msg = (
+        f"value must be a plain {kind} to become a tracked child, got a "
+        f"{type(value).__name__} (a {kind} subclass: wrapping it would lose its "
+        f"behaviour, storing it would let its writes go unrecorded); store "
+        f"{kind}(value) or a {tracked}, or make the container with "
+        "track_nested=False (then it is stored as it is and records hold "
+        f"plain {kind} copies)"
+    )
+    raise InputTypeError(msg)
 
 
 def adopt(parent: Tracked, key: Hashable, value: Any) -> Any:
@@ -253,7 +273,7 @@ def drop(parent: Tracked, key: Hashable, old: Any) -> Any:
     kind = type(old)
     if kind in TRACKED:
         unlink(old, parent, key)
-    return freeze(old) if kind in ADOPT else old
+    return freeze(old) if ADOPT[kind] else old
 
 
 def _places(child: Tracked) -> list[tuple[Tracked, Hashable]]:
