@@ -17,6 +17,7 @@ from ml_infra_utils import (
     AsyncQueueObserver,
     Change,
     ChangeCollector,
+    ChangeHistoryError,
     CounterObserver,
     FilteredObserver,
     HttpExporter,
@@ -104,6 +105,76 @@ def test_observers_may_change_the_container_they_watch() -> None:
     d["a"] = 1
     assert d == {"a": 1, "b": 1}
     assert [c.path for c in d.changes()] == [("a",), ("b",)]
+
+
+def _lock_is_free_for_other_threads() -> bool:
+    """Whether another thread could take the tracking lock right now."""
+    from ml_infra_utils.logging._change import LOCK
+
+    got: list[bool] = []
+
+    def attempt() -> None:
+        free = LOCK.acquire(blocking=False)
+        if free:
+            LOCK.release()
+        got.append(free)
+
+    t = threading.Thread(target=attempt)
+    t.start()
+    t.join()
+    return got[0]
+
+
+@pytest.mark.parametrize("how", ["change", "undo", "revert"])
+def test_observers_run_outside_the_lock_also_for_undo_and_revert(how: str) -> None:
+    """Other threads can change tracked containers while an observer runs."""
+    d = TrackedDict({"a": 1, "b": 1})
+    d["a"] = 2
+    d["b"] = 2
+    free: list[bool] = []
+    d.add_observer(lambda _r: free.append(_lock_is_free_for_other_threads()))
+    if how == "change":
+        d["a"] = 3
+    elif how == "undo":
+        d.undo()
+    else:
+        d.revert(0)
+    assert free
+    assert all(free)
+    expected = {"change": {"a": 3, "b": 2}, "undo": {"a": 2, "b": 1}}
+    assert d == expected.get(how, {"a": 1, "b": 1})
+
+
+def test_undo_returns_its_own_record_when_an_observer_writes() -> None:
+    """undo() returns the undo's record, not one an observer made in reaction."""
+    d = TrackedDict()
+
+    @d.add_observer
+    def note(record: Change) -> None:
+        if record.path == ("x",) and record.action == "remove":
+            d["note"] = "x was removed"
+
+    d["x"] = 1
+    done = d.undo()
+    assert (done.action, done.path) == ("remove", ("x",))
+    assert d == {"note": "x was removed"}
+    assert [(c.action, c.path) for c in d.changes()][-2:] == [
+        ("remove", ("x",)),
+        ("add", ("note",)),
+    ]
+
+
+def test_observers_of_a_revert_that_fails_halfway_still_see_what_was_undone() -> None:
+    """A revert stopped by a stale change still notifies the undos it made."""
+    d = TrackedDict()
+    d["b"] = 1
+    d["c"] = 1
+    dict.__delitem__(d, "b")  # a back door: the history no longer matches
+    seen: list[Change] = []
+    d.add_observer(seen.append)
+    with pytest.raises(ChangeHistoryError):
+        d.revert(0)
+    assert [(r.action, r.path) for r in seen] == [("remove", ("c",))]
 
 
 def test_collector_keeps_records_up_to_capacity() -> None:

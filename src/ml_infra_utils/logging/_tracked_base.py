@@ -13,7 +13,7 @@ from ml_infra_utils._errors import ChangeHistoryError, InputTypeError
 
 from ._change import ADOPT, KINDS, LOCK, TRACKED, Change
 from ._patch import SameChange, apply, inverse, target_of, to_json_patch
-from ._tracking import Observer, Options, State, refresh
+from ._tracking import Observer, Options, State, deferred_notify, refresh
 
 __all__ = ["Tracked", "as_change"]
 
@@ -163,7 +163,8 @@ class Tracked:
         Like ``git revert``: the undo is itself a change (observers and
         parents see it), so a second ``undo()`` redoes. To go back several
         steps use :meth:`revert`. Dict keys that come back are inserted at
-        the end (key order may differ; equality holds).
+        the end (key order may differ; equality holds). Observers run after
+        the undo, outside the lock.
 
         Returns:
             The record of the undo.
@@ -172,7 +173,9 @@ class Tracked:
             ChangeHistoryError: there is nothing to undo, or the change no
                 longer applies.
         """
-        with LOCK:
+        # Observers run after the lock is released (deferred_notify), so the
+        # last record is the undo's, not one an observer wrote.
+        with deferred_notify(), LOCK:
             last = self.last_change()
             if last is None:
                 msg = f"nothing to undo: the {type(self).__name__}'s history is empty"
@@ -185,7 +188,8 @@ class Tracked:
     def revert(self, to: Change | int, /) -> int:
         """Undo every change recorded after *to* (a record or a seq), newest first.
 
-        Each undo is recorded as a change. Pass ``0`` to go back to the state
+        Each undo is recorded as a change; observers see them once the revert
+        is done, outside the lock. Pass ``0`` to go back to the state
         before the first recorded change (only if nothing was dropped by
         ``max_history``).
 
@@ -199,7 +203,7 @@ class Tracked:
             InputTypeError: *to* is neither a Change nor an int.
         """
         seq = _seq_of(to, "to")
-        with LOCK:
+        with deferred_notify(), LOCK:
             history = self._tk.history
             if history is None:
                 msg = "cannot revert: this container keeps no history (max_history=0)"

@@ -18,10 +18,12 @@ renumber anything.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
@@ -46,6 +48,7 @@ __all__ = [
     "State",
     "adopt",
     "check_options",
+    "deferred_notify",
     "drop",
     "emit",
     "link",
@@ -343,8 +346,40 @@ def emit(
     return calls
 
 
-def notify(calls: list[tuple[Tracked, tuple[Observer, ...], tuple[Any, ...]]]) -> None:
+Calls = list[tuple["Tracked", tuple[Observer, ...], tuple[Any, ...]]]
+_pending = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_notify() -> Iterator[None]:
+    """Hold back this thread's observer calls until the block ends.
+
+    For operations that make several changes under one hold of the lock
+    (``undo``, ``revert``): the mutators they call release their own
+    (re-entrant) hold and call :func:`notify` while the outer hold is still
+    there. Inside the block :func:`notify` only queues; the calls run when the
+    outermost block ends (the caller takes the lock inside it, so it is
+    released by then), also when the block raises after some changes.
+    """
+    if getattr(_pending, "calls", None) is not None:  # nested: the outer one runs them
+        yield
+        return
+    queued: Calls = []
+    _pending.calls = queued
+    try:
+        yield
+    finally:
+        _pending.calls = None
+        if queued:
+            notify(queued)
+
+
+def notify(calls: Calls) -> None:
     """Call the observers :func:`emit` collected, each isolated from the others."""
+    queued = getattr(_pending, "calls", None)
+    if queued is not None:
+        queued.extend(calls)
+        return
     for node, observers, raw in calls:
         record: Change = _new_change(Change, raw)
         for observer in observers:
