@@ -235,6 +235,47 @@ def test_http_exporter_arguments_are_checked(tmp_path: Path) -> None:
         HttpExporter("http://127.0.0.1:9/", flush_interval=0)
 
 
+class _Keys:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def put_object(self, **kwargs: Any) -> None:
+        self.keys.append(kwargs["Key"])
+
+
+@pytest.mark.parametrize(
+    ("interval", "error"),
+    [
+        (float("inf"), InvalidParameterError),
+        (float("nan"), InvalidParameterError),
+        (-1.0, InvalidParameterError),
+        (0, InvalidParameterError),
+        (True, InputTypeError),
+        ("5", InputTypeError),
+        (None, InputTypeError),
+    ],
+)
+def test_a_batch_exporter_refuses_a_flush_interval_that_is_not_finite_seconds(
+    interval: Any, error: type[Exception]
+) -> None:
+    """inf, NaN, <= 0, a bool or a non-number: a clear error naming the argument."""
+    with pytest.raises(error, match="flush_interval"):
+        S3Exporter(_Keys(), "b", flush_interval=interval)
+
+
+def test_a_batch_exporter_with_a_huge_flush_interval_keeps_its_thread() -> None:
+    """A finite interval beyond what a wait can take still leaves a working thread."""
+    client = _Keys()
+    exporter = S3Exporter(client, "b", batch_size=1, flush_interval=1e300)
+    d = TrackedList(observers=[exporter])
+    d.append(1)
+    wait_for(lambda: exporter.sent == 1)
+    d.append(2)
+    wait_for(lambda: exporter.sent == 2)
+    exporter.close()
+    assert len(client.keys) == 2
+
+
 def test_a_batch_exporter_keeps_a_failed_batch_and_bounds_its_buffer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

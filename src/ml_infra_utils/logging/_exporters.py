@@ -38,6 +38,7 @@ from ml_infra_utils._errors import (
 from ._change import Change
 from ._json import dumps, dumps_line
 from ._output import AppendFile
+from ._urls import positive_seconds
 from ._urls import redact_url as redact
 
 if TYPE_CHECKING:
@@ -135,15 +136,9 @@ class _BatchExporter(_Closing):
             if type(value) is not int or value < 1:
                 msg = f"{name} must be an int >= 1, got {value!r}"
                 raise InvalidParameterError(msg)
-        interval: object = flush_interval  # users without a type checker pass anything
-        if not isinstance(interval, int | float) or not interval > 0:
-            msg = (
-                "flush_interval must be a number of seconds > 0, "
-                f"got {flush_interval!r}"
-            )
-            raise InvalidParameterError(msg)
         self.batch_size = batch_size
-        self.flush_interval = float(flush_interval)
+        # A finite number > 0 (not a bool): inf or NaN would kill the thread.
+        self.flush_interval = positive_seconds(flush_interval, "flush_interval")
         self.max_buffer = max_buffer
         self.sent = 0
         self.dropped = 0
@@ -179,7 +174,7 @@ class _BatchExporter(_Closing):
     def _run(self) -> None:
         delay = self.flush_interval
         while True:
-            self._wake.wait(delay)
+            self._wake.wait(min(delay, threading.TIMEOUT_MAX))
             self._wake.clear()
             if self._closed:
                 return
@@ -301,7 +296,7 @@ class HttpExporter(_BatchExporter):
         from ._http import BatchSender  # http.client and ssl: only when used
         from ._http_sink import SPOOL_DIR
         from ._settings import runs_dir_setting
-        from ._urls import check_url, positive_seconds
+        from ._urls import check_url
 
         parts = urllib.parse.urlsplit(check_url(url))
         given: object = name  # users without a type checker pass anything
