@@ -50,7 +50,16 @@ _TABLE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "logging": (frozenset({"logger", "level"}), frozenset()),
     "queue": (frozenset({"as_dict"}), frozenset({"queue", "loop"})),
     "s3": (
-        frozenset({"bucket", "prefix", "batch_size", "flush_interval", "max_buffer"}),
+        frozenset(
+            {
+                "bucket",
+                "prefix",
+                "batch_size",
+                "flush_interval",
+                "max_buffer",
+                "shutdown_timeout",
+            }
+        ),
         frozenset({"client"}),
     ),
 }
@@ -76,7 +85,7 @@ def observers_from_config(
                ``flush_interval``, ``timeout``, ``max_retry_delay``,
                ``shutdown_timeout``, ``ssl_context`` (object name)
     s3         ``client`` (object name), ``bucket``, ``prefix``, ``batch_size``,
-               ``flush_interval``, ``max_buffer``
+               ``flush_interval``, ``max_buffer``, ``shutdown_timeout``
     kafka      ``producer`` (object name), ``topic``
     counter    ``counter`` (object name), ``labels``
     queue      ``queue`` (object name), ``loop`` (object name), ``as_dict``
