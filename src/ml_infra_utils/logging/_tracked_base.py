@@ -6,6 +6,7 @@ Private: see :mod:`ml_infra_utils.logging.changes`. The machinery behind it
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -13,7 +14,7 @@ from ml_infra_utils._errors import ChangeHistoryError, InputTypeError
 
 from ._change import ADOPT, KINDS, LOCK, TRACKED, Change
 from ._patch import SameChange, apply, inverse, target_of, to_json_patch
-from ._tracking import Observer, Options, State, deferred_notify, refresh
+from ._tracking import Observer, Options, State, deferred_notify, kept, refresh
 
 __all__ = ["Tracked", "as_change"]
 
@@ -64,7 +65,8 @@ class Tracked:
             return []
         with LOCK:
             raws = list(history)
-        return [as_change(raw) for raw in raws]
+            hidden = len(raws) - kept(history)
+        return [as_change(raw) for raw in raws[hidden:]]
 
     def last_change(self) -> Change | None:
         """The most recent change, or ``None`` if nothing was recorded."""
@@ -89,7 +91,7 @@ class Tracked:
             return []
         found: list[tuple[Any, ...]] = []
         with LOCK:
-            for raw in reversed(history):
+            for raw in itertools.islice(reversed(history), kept(history)):
                 if raw[0] <= seq:
                     break
                 found.append(raw)
@@ -208,16 +210,14 @@ class Tracked:
             if history is None:
                 msg = "cannot revert: this container keeps no history (max_history=0)"
                 raise ChangeHistoryError(msg)
-            if (
-                history.maxlen is not None
-                and len(history) == history.maxlen
-                and history
-                and history[0][0] > seq
-            ):
+            # The changes after seq are all kept unless the history is full
+            # and its hidden oldest entry (the witness) is after seq too.
+            limit = history.maxlen
+            if limit is not None and len(history) == limit and history[0][0] > seq:
                 msg = (
                     f"cannot revert to seq {seq}: older changes were dropped "
-                    f"(max_history={history.maxlen}); the oldest kept is "
-                    f"seq {history[0][0]}"
+                    f"(max_history={limit - 1}); the oldest kept is "
+                    f"seq {history[1][0]}"
                 )
                 raise ChangeHistoryError(msg)
             return self._tk_undo(self.changes_since(seq))

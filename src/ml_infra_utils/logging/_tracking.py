@@ -51,6 +51,7 @@ __all__ = [
     "deferred_notify",
     "drop",
     "emit",
+    "kept",
     "link",
     "notify",
     "prepare",
@@ -138,12 +139,24 @@ class State:
     def __init__(self, options: Options) -> None:
         self.options = options
         limit = options.max_history
+        # A bounded history keeps one entry more than asked, hidden from
+        # readers (see ``kept``): it tells "full" from "lost something".
         self.history: deque[tuple[Any, ...]] | None = (
-            None if limit == 0 else deque(maxlen=limit)
+            None if limit == 0 else deque(maxlen=None if limit is None else limit + 1)
         )
         self.parents: list[Link] = []
         self.observers: tuple[Observer, ...] = ()
         self.errors = 0
+
+
+def kept(history: deque[tuple[Any, ...]]) -> int:
+    """How many of *history*'s entries are visible: all but the witness (lock held).
+
+    A bounded history holds ``max_history + 1`` entries when full; the oldest
+    is only a witness that the changes after it are all kept.
+    """
+    n = len(history)
+    return n - 1 if n == history.maxlen else n
 
 
 def refresh(node: Tracked) -> None:
