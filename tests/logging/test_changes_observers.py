@@ -209,6 +209,32 @@ def test_filtered_observer_passes_matching_records_only() -> None:
         FilteredObserver(None)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("prefix", ["opt", ("opt",), ["opt"]])
+def test_filtered_observer_takes_a_lone_string_as_a_one_key_prefix(prefix: Any) -> None:
+    """path_prefix="opt" means ("opt",), not ("o", "p", "t"); also from a config."""
+    collector = ChangeCollector()
+    d = TrackedDict({"opt": {"lr": 1}, "l": [0]})
+    d.add_observer(FilteredObserver(collector, path_prefix=prefix))
+    d["opt"]["lr"] = 2
+    d["top"] = 1
+    assert [r.path for r in collector] == [("opt", "lr")]
+    [built] = observers_from_config(
+        [{"kind": "filter", "path_prefix": prefix, "observer": {"kind": "collector"}}]
+    )
+    assert built.path_prefix == ("opt",)  # type: ignore[attr-defined]
+    indexed = ChangeCollector()
+    d["l"].add_observer(FilteredObserver(indexed, path_prefix=0))
+    d["l"][0] = 5
+    assert [r.path for r in indexed] == [(0,)]
+
+
+@pytest.mark.parametrize("prefix", [None, 1.5, {"opt": 1}, [["opt"]]])
+def test_filtered_observer_refuses_a_prefix_that_is_not_keys(prefix: Any) -> None:
+    """A prefix that cannot be a path is an InputTypeError naming path_prefix."""
+    with pytest.raises(InputTypeError, match="path_prefix"):
+        FilteredObserver(ChangeCollector(), path_prefix=prefix)
+
+
 def test_logging_observer_writes_json_with_the_record(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -370,6 +396,9 @@ def test_observers_from_config_builds_every_kind(
     ("config", "match"),
     [
         ([{"kind": "webhook"}], "valid kinds: collector, counter, filter, http"),
+        ([{"kind": ["collector"]}], "kind .*list.*valid kinds: collector"),
+        ([{"kind": {"a": 1}}], "kind .*dict.*valid kinds: collector"),
+        ([{"kind": None}], "kind .*NoneType.*valid kinds: collector"),
         ([{"kind": "collector", "size": 1}], r"unknown option\(s\) \['size'\]"),
         (
             [{"kind": "counter", "counter": "prometheus_client.Counter"}],

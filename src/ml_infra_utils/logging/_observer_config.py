@@ -158,9 +158,14 @@ def _build(item: Any, where: str, objects: dict[str, Any]) -> Observer:
         msg = f'{where} must be an object with a "kind", got {item!r}'
         raise InvalidParameterError(msg)
     kind = item["kind"]
-    if kind not in _TABLE:
+    if not isinstance(kind, str) or kind not in _TABLE:
         valid = ", ".join(OBSERVER_KINDS)
-        msg = f"{where}: unknown observer kind {kind!r}; valid kinds: {valid}"
+        what = (
+            "kind"
+            if isinstance(kind, str)
+            else f"kind (not a string) {type(kind).__name__}"
+        )
+        msg = f"{where}: unknown observer {what} {kind!r}; valid kinds: {valid}"
         raise InvalidParameterError(msg)
     plain, refs = _TABLE[kind]
     options = {k: v for k, v in item.items() if k != "kind"}

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
@@ -101,7 +101,9 @@ class FilteredObserver:
         observer: the observer to call.
         actions: the actions to pass (default all).
         path_prefix: pass only records whose path starts with it, e.g.
-            ``("optimizer",)``.
+            ``("optimizer",)``; a single string or int is a one-key prefix
+            (``"optimizer"`` means ``("optimizer",)``; ``"a.b"`` is one key,
+            not a dotted path).
 
     Examples:
         >>> from ml_infra_utils import TrackedDict
@@ -119,7 +121,7 @@ class FilteredObserver:
         observer: Callable[[Change], object],
         *,
         actions: Iterable[str] | None = None,
-        path_prefix: Sequence[Hashable] = (),
+        path_prefix: Sequence[Hashable] | str | int = (),
     ) -> None:
         given: object = observer  # users without a type checker pass anything
         if not callable(given):
@@ -127,7 +129,7 @@ class FilteredObserver:
             raise InputTypeError(msg)
         self.observer = observer
         self.actions = _check_actions(actions)
-        self.path_prefix = tuple(path_prefix)
+        self.path_prefix = _as_prefix(path_prefix)
 
     def __call__(self, record: Change) -> None:
         if self.actions is not None and record.action not in self.actions:
@@ -142,6 +144,27 @@ class FilteredObserver:
             f"FilteredObserver({self.observer!r}, actions={self.actions!r}, "
             f"path_prefix={self.path_prefix!r})"
         )
+
+
+def _as_prefix(path_prefix: object) -> tuple[Hashable, ...]:
+    """*path_prefix* as a tuple of keys; a lone string (or key) is one key."""
+    if isinstance(path_prefix, str | bytes | int):
+        return (path_prefix,)
+    if isinstance(path_prefix, Iterable) and not isinstance(path_prefix, Mapping):
+        keys = tuple(path_prefix)
+        for key in keys:
+            if not isinstance(key, Hashable):
+                msg = (
+                    "path_prefix must hold keys (strings, ints, ...), got a "
+                    f"{type(key).__name__} in it"
+                )
+                raise InputTypeError(msg)
+        return keys
+    msg = (
+        "path_prefix must be a key or a sequence of keys, e.g. ('optimizer',), "
+        f"got {type(path_prefix).__name__}"
+    )
+    raise InputTypeError(msg)
 
 
 class LoggingObserver:
