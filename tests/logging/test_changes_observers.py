@@ -335,6 +335,49 @@ def test_async_queue_observer_needs_a_loop() -> None:
         loop.close()
 
 
+class _Labels:
+    def labels(self, **_values: str) -> Any:
+        return self
+
+
+def _async_queue(**options: Any) -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        return AsyncQueueObserver(asyncio.Queue(), loop=loop, **options)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("build", "argument"),
+    [
+        (lambda: ChangeCollector(capacity="10"), "capacity"),
+        (lambda: ChangeCollector(capacity=2.0), "capacity"),
+        (lambda: S3Exporter(FakeClient(), "b", batch_size="10"), "batch_size"),
+        (lambda: S3Exporter(FakeClient(), "b", max_buffer=True), "max_buffer"),
+        (lambda: CounterObserver(_Labels(), labels=5), "labels"),
+        (lambda: CounterObserver(_Labels(), labels=[1]), "labels"),
+        (lambda: FilteredObserver(ChangeCollector(), actions=5), "actions"),
+        (lambda: FilteredObserver(ChangeCollector(), actions=[["add"]]), "actions"),
+        (lambda: _async_queue(as_dict="yes"), "as_dict"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_an_input_type_error(
+    build: Any, argument: str
+) -> None:
+    """As docs/changes.md says: a wrong type is InputTypeError naming the option."""
+    with pytest.raises(InputTypeError, match=argument):
+        build()
+
+
+def test_options_given_as_iterators_are_read_once() -> None:
+    """A generator of actions or labels is not consumed by the checks."""
+    f = FilteredObserver(ChangeCollector(), actions=(a for a in ["add"]))
+    assert f.actions == frozenset({"add"})
+    c = CounterObserver(_Labels(), labels=(x for x in ["action", "actor"]))
+    assert c.labels == ("action", "actor")
+
+
 # ---------------------------------------------------------------- config
 class FakeClient:
     def put_object(self, **kwargs: Any) -> None:

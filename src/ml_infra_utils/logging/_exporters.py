@@ -141,7 +141,10 @@ class _BatchExporter(_Closing):
         shutdown_timeout: float,
     ) -> None:
         for name, value in (("batch_size", batch_size), ("max_buffer", max_buffer)):
-            if type(value) is not int or value < 1:
+            if type(value) is not int:
+                msg = f"{name} must be an int >= 1, got {type(value).__name__}"
+                raise InputTypeError(msg)
+            if value < 1:
                 msg = f"{name} must be an int >= 1, got {value!r}"
                 raise InvalidParameterError(msg)
         self.batch_size = batch_size

@@ -47,9 +47,14 @@ class ChangeCollector:
     """
 
     def __init__(self, *, capacity: int | None = None) -> None:
-        if capacity is not None and (type(capacity) is not int or capacity < 1):
-            msg = f"capacity must be an int >= 1 or None, got {capacity!r}"
-            raise InvalidParameterError(msg)
+        if capacity is not None:
+            if type(capacity) is not int:
+                kind = type(capacity).__name__
+                msg = f"capacity must be an int >= 1 or None, got {kind}"
+                raise InputTypeError(msg)
+            if capacity < 1:
+                msg = f"capacity must be an int >= 1 or None, got {capacity!r}"
+                raise InvalidParameterError(msg)
         self._records: deque[Change] = deque(maxlen=capacity)
 
     def __call__(self, record: Change) -> None:
@@ -86,7 +91,16 @@ def _check_actions(actions: Iterable[str] | None) -> frozenset[str] | None:
         return None
     if isinstance(actions, str):
         actions = (actions,)
-    chosen = frozenset(actions)
+    given: object = actions  # users without a type checker pass anything
+    if not isinstance(given, Iterable) or isinstance(given, Mapping):
+        msg = f"actions must be an action name or names, got {type(given).__name__}"
+        raise InputTypeError(msg)
+    names: tuple[object, ...] = tuple(given)
+    chosen = frozenset(a for a in names if isinstance(a, str))
+    wrong = [a for a in names if not isinstance(a, str)]
+    if wrong:
+        msg = f"actions must be strings, got {type(wrong[0]).__name__}"
+        raise InputTypeError(msg)
     unknown = sorted(chosen - set(ACTIONS))
     if unknown:
         msg = f"unknown action(s) {unknown}; valid: {', '.join(ACTIONS)}"
@@ -260,6 +274,10 @@ class AsyncQueueObserver:
                     "inside a coroutine or pass loop=..."
                 )
                 raise InvalidParameterError(msg) from None
+        flag: object = as_dict  # users without a type checker pass anything
+        if not isinstance(flag, bool):
+            msg = f"as_dict must be True or False, got {flag!r}"
+            raise InputTypeError(msg)
         self.queue = queue
         self.loop = loop
         self.as_dict = as_dict
@@ -312,12 +330,22 @@ class CounterObserver:
             raise InputTypeError(msg)
         if isinstance(labels, str):
             labels = (labels,)
-        unknown = sorted(set(labels) - set(_LABELS))
+        given: object = labels  # users without a type checker pass anything
+        if not isinstance(given, Iterable) or isinstance(given, Mapping):
+            msg = f"labels must be a label name or names, got {type(given).__name__}"
+            raise InputTypeError(msg)
+        names: tuple[object, ...] = tuple(given)
+        chosen = tuple(label for label in names if isinstance(label, str))
+        if len(chosen) != len(names):
+            wrong = next(label for label in names if not isinstance(label, str))
+            msg = f"labels must be strings, got {type(wrong).__name__}"
+            raise InputTypeError(msg)
+        unknown = sorted(set(chosen) - set(_LABELS))
         if unknown:
             msg = f"unknown label(s) {unknown}; valid: {', '.join(_LABELS)}"
             raise InvalidParameterError(msg)
         self.counter = counter
-        self.labels = tuple(labels)
+        self.labels = chosen
 
     def __call__(self, record: Change) -> None:
         values = {}
