@@ -177,6 +177,20 @@ def test_observers_of_a_revert_that_fails_halfway_still_see_what_was_undone() ->
     assert [(r.action, r.path) for r in seen] == [("remove", ("c",))]
 
 
+def test_deferred_observer_calls_run_once_the_outermost_block_ends() -> None:
+    """Nested deferral: observers wait for the outer block, then run in order."""
+    from ml_infra_utils.logging._tracking import deferred_notify
+
+    seen: list[object] = []
+    d = TrackedDict(observers=[lambda r: seen.append(r.new)])
+    with deferred_notify():
+        d["a"] = 1
+        with deferred_notify():
+            d["a"] = 2
+        assert seen == []
+    assert seen == [1, 2]
+
+
 def test_collector_keeps_records_up_to_capacity() -> None:
     """A collector with a capacity keeps the newest records."""
     collector = ChangeCollector(capacity=2)
