@@ -19,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from ml_infra_utils import (
+    Change,
     HttpExporter,
     InputTypeError,
     InvalidParameterError,
@@ -291,6 +292,16 @@ class _Stuck:
         self.entered.set()
         self.release.wait()
         self.keys.append(kwargs["Key"])
+
+
+def test_s3_object_names_span_the_lowest_and_highest_seq_of_the_batch() -> None:
+    """Records of two threads may arrive out of order; the name still sorts."""
+    client = _Keys()
+    exporter = S3Exporter(client, "b", prefix="", batch_size=10, flush_interval=60)
+    for seq in (5, 3, 4):
+        exporter(Change(seq, 0.0, "add", ("k",), None, seq, None))
+    exporter.close()
+    assert [k.rsplit("-", 1)[0] for k in client.keys] == ["000000000003-000000000005"]
 
 
 def test_close_gives_up_at_its_timeout_while_a_send_is_stuck(

@@ -422,7 +422,7 @@ class S3Exporter(_BatchExporter):
     """Writes records to S3 (or any store with a boto3-style ``put_object``).
 
     Each batch becomes one JSON Lines object named
-    ``<prefix><first seq>-<last seq>-<exporter id>.jsonl`` (seqs zero-padded,
+    ``<prefix><lowest seq>-<highest seq>-<exporter id>.jsonl`` (seqs zero-padded,
     so names sort in order; the random exporter id keeps processes apart).
     Batching, retries and the buffer bound are as for :class:`HttpExporter`;
     ``batch_size=1`` writes one object per change.
@@ -477,7 +477,10 @@ class S3Exporter(_BatchExporter):
         self.exporter_id = secrets.token_hex(4)
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
-        first, last = batch[0]["seq"], batch[-1]["seq"]
+        # Observers run outside the lock, so two threads' records may arrive
+        # out of seq order: name the object by the batch's lowest and highest.
+        seqs = [item["seq"] for item in batch]
+        first, last = min(seqs), max(seqs)
         key = f"{self.prefix}{first:012d}-{last:012d}-{self.exporter_id}.jsonl"
         body = "".join(dumps_line(item) for item in batch).encode("utf-8")
         self.client.put_object(
