@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from ml_infra_utils import (
+    Change,
     HttpExporter,
     InputTypeError,
     InvalidParameterError,
@@ -233,6 +237,138 @@ def test_http_exporter_arguments_are_checked(tmp_path: Path) -> None:
         HttpExporter("http://127.0.0.1:9/", batch_size=0)
     with pytest.raises(InvalidParameterError, match="flush_interval"):
         HttpExporter("http://127.0.0.1:9/", flush_interval=0)
+
+
+class _Keys:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def put_object(self, **kwargs: Any) -> None:
+        self.keys.append(kwargs["Key"])
+
+
+@pytest.mark.parametrize(
+    ("interval", "error"),
+    [
+        (float("inf"), InvalidParameterError),
+        (float("nan"), InvalidParameterError),
+        (-1.0, InvalidParameterError),
+        (0, InvalidParameterError),
+        (True, InputTypeError),
+        ("5", InputTypeError),
+        (None, InputTypeError),
+    ],
+)
+def test_a_batch_exporter_refuses_a_flush_interval_that_is_not_finite_seconds(
+    interval: Any, error: type[Exception]
+) -> None:
+    """inf, NaN, <= 0, a bool or a non-number: a clear error naming the argument."""
+    with pytest.raises(error, match="flush_interval"):
+        S3Exporter(_Keys(), "b", flush_interval=interval)
+
+
+def test_a_batch_exporter_with_a_huge_flush_interval_keeps_its_thread() -> None:
+    """A finite interval beyond what a wait can take still leaves a working thread."""
+    client = _Keys()
+    exporter = S3Exporter(client, "b", batch_size=1, flush_interval=1e300)
+    d = TrackedList(observers=[exporter])
+    d.append(1)
+    wait_for(lambda: exporter.sent == 1)
+    d.append(2)
+    wait_for(lambda: exporter.sent == 2)
+    exporter.close()
+    assert len(client.keys) == 2
+
+
+class _Stuck:
+    """A put_object that blocks until released (a black-holed endpoint)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.keys: list[str] = []
+
+    def put_object(self, **kwargs: Any) -> None:
+        self.entered.set()
+        self.release.wait()
+        self.keys.append(kwargs["Key"])
+
+
+def test_s3_object_names_span_the_lowest_and_highest_seq_of_the_batch() -> None:
+    """Records of two threads may arrive out of order; the name still sorts."""
+    client = _Keys()
+    exporter = S3Exporter(client, "b", prefix="", batch_size=10, flush_interval=60)
+    for seq in (5, 3, 4):
+        exporter(Change(seq, 0.0, "add", ("k",), None, seq, None))
+    exporter.close()
+    assert [k.rsplit("-", 1)[0] for k in client.keys] == ["000000000003-000000000005"]
+
+
+def test_close_gives_up_at_its_timeout_while_a_send_is_stuck(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stuck put_object: close(quiet=True) returns, counts and logs the loss."""
+    client = _Stuck()
+    exporter = S3Exporter(client, "b", batch_size=1, flush_interval=0.01)
+    d = TrackedList(observers=[exporter])
+    d.append(0)
+    assert client.entered.wait(10)  # the thread is inside put_object
+    d.append(1)
+    d.append(2)
+    with caplog.at_level(logging.ERROR, logger="ml_infra_utils.logging.changes"):
+        exporter.close(timeout=0.05, quiet=True)
+    assert not client.release.is_set()  # close did not wait for the send
+    assert (exporter.sent, exporter.dropped, exporter.buffered) == (0, 3, 0)
+    assert "3 change(s) not exported" in caplog.text
+    client.release.set()  # the send in progress completes after all
+    wait_for(lambda: exporter.sent == 1)
+    assert exporter.dropped == 2
+    assert len(client.keys) == 1
+
+
+def test_close_raises_timeout_error_and_keeps_the_records_when_not_quiet() -> None:
+    """Without quiet, running out of time is a TimeoutError; nothing is lost."""
+    client = _Stuck()
+    exporter = S3Exporter(
+        client, "b", batch_size=1, flush_interval=0.01, shutdown_timeout=0.05
+    )
+    d = TrackedList(observers=[exporter])
+    d.append(0)
+    assert client.entered.wait(10)
+    d.append(1)
+    with pytest.raises(TimeoutError, match="2 change"):
+        exporter.close()
+    assert exporter.buffered == 2
+    client.release.set()  # the thread goes on sending them
+    wait_for(lambda: exporter.sent == 2)
+    exporter.close()
+    assert (exporter.sent, exporter.dropped, exporter.buffered) == (2, 0, 0)
+
+
+def test_interpreter_exit_is_bounded_by_shutdown_timeout(tmp_path: Path) -> None:
+    """A client that never returns: the process still exits and says what was lost."""
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        "import threading\n"
+        "from ml_infra_utils import S3Exporter, TrackedDict\n"
+        "class Stuck:\n"
+        "    def put_object(self, **kw):\n"
+        "        threading.Event().wait()\n"
+        "e = S3Exporter(Stuck(), 'b', batch_size=1, flush_interval=0.01,\n"
+        "               shutdown_timeout=0.2)\n"
+        "d = TrackedDict(observers=[e])\n"
+        "for i in range(4):\n"
+        "    d[str(i)] = i\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang guard only: unbounded, it never exits
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "change(s) not exported" in done.stderr
 
 
 def test_a_batch_exporter_keeps_a_failed_batch_and_bounds_its_buffer(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import collections
+from typing import Any
+
 import pytest
 
 from ml_infra_utils import (
+    InputTypeError,
     InvalidParameterError,
     TrackedDict,
     TrackedList,
@@ -180,6 +184,69 @@ def test_track_nested_false_stores_plain_values() -> None:
     nested = TrackedDict()
     nested["x"] = {"y": {}}
     assert isinstance(nested["x"]["y"], TrackedDict)
+
+
+class _MyList(list[int]):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        collections.OrderedDict(a=1),
+        collections.defaultdict(list),
+        collections.Counter("aab"),
+        _MyList([1]),
+    ],
+    ids=["OrderedDict", "defaultdict", "Counter", "list subclass"],
+)
+def test_a_dict_or_list_subclass_is_refused_where_nested_values_are_tracked(
+    value: Any,
+) -> None:
+    """Wrapping would lose its behaviour, storing it would lose its writes: refused."""
+    d = TrackedDict({"a": 1})
+    lst = TrackedList()
+    obj = TrackedObject()
+    for store in (
+        lambda: d.__setitem__("x", value),
+        lambda: d.update(x={"deep": value}),
+        lambda: d.setdefault("x", value),
+        lambda: lst.append(value),
+        lambda: lst.extend([[value]]),
+        lambda: setattr(obj, "x", value),
+        lambda: TrackedDict({"cfg": value}),
+        lambda: TrackedList([value]),
+    ):
+        with pytest.raises(InputTypeError, match=type(value).__name__):
+            store()
+    assert d == {"a": 1}
+    assert d.changes() == lst.changes() == obj.changes() == []
+
+
+def test_a_dict_or_list_subclass_is_copied_into_records_without_track_nested() -> None:
+    """track_nested=False keeps the subclass; records hold plain, fixed copies."""
+    d = TrackedDict(track_nested=False, snapshots=True)
+    od = collections.OrderedDict(a=1)
+    d["x"] = od
+    added = d.last_change()
+    assert d["x"] is od
+    od["b"] = 2
+    d["x"] = collections.Counter("ab")
+    replaced = d.last_change()
+    d["x"]["a"] += 5
+    assert added is not None
+    assert replaced is not None
+    assert type(added.new) is dict
+    assert added.new == {"a": 1}
+    assert added.snapshot == {"x": {"a": 1}}
+    assert type(replaced.old) is dict
+    assert replaced.old == {"a": 1, "b": 2}
+    assert replaced.new == {"a": 1, "b": 1}
+    lst = TrackedList(track_nested=False)
+    inner = _MyList([1])
+    lst.append(inner)
+    inner.append(2)
+    assert lst.changes()[-1].new == [1]
 
 
 def test_nested_children_inherit_the_parents_options() -> None:

@@ -17,6 +17,7 @@ from ml_infra_utils import (
     AsyncQueueObserver,
     Change,
     ChangeCollector,
+    ChangeHistoryError,
     CounterObserver,
     FilteredObserver,
     HttpExporter,
@@ -106,6 +107,90 @@ def test_observers_may_change_the_container_they_watch() -> None:
     assert [c.path for c in d.changes()] == [("a",), ("b",)]
 
 
+def _lock_is_free_for_other_threads() -> bool:
+    """Whether another thread could take the tracking lock right now."""
+    from ml_infra_utils.logging._change import LOCK
+
+    got: list[bool] = []
+
+    def attempt() -> None:
+        free = LOCK.acquire(blocking=False)
+        if free:
+            LOCK.release()
+        got.append(free)
+
+    t = threading.Thread(target=attempt)
+    t.start()
+    t.join()
+    return got[0]
+
+
+@pytest.mark.parametrize("how", ["change", "undo", "revert"])
+def test_observers_run_outside_the_lock_also_for_undo_and_revert(how: str) -> None:
+    """Other threads can change tracked containers while an observer runs."""
+    d = TrackedDict({"a": 1, "b": 1})
+    d["a"] = 2
+    d["b"] = 2
+    free: list[bool] = []
+    d.add_observer(lambda _r: free.append(_lock_is_free_for_other_threads()))
+    if how == "change":
+        d["a"] = 3
+    elif how == "undo":
+        d.undo()
+    else:
+        d.revert(0)
+    assert free
+    assert all(free)
+    expected = {"change": {"a": 3, "b": 2}, "undo": {"a": 2, "b": 1}}
+    assert d == expected.get(how, {"a": 1, "b": 1})
+
+
+def test_undo_returns_its_own_record_when_an_observer_writes() -> None:
+    """undo() returns the undo's record, not one an observer made in reaction."""
+    d = TrackedDict()
+
+    @d.add_observer
+    def note(record: Change) -> None:
+        if record.path == ("x",) and record.action == "remove":
+            d["note"] = "x was removed"
+
+    d["x"] = 1
+    done = d.undo()
+    assert (done.action, done.path) == ("remove", ("x",))
+    assert d == {"note": "x was removed"}
+    assert [(c.action, c.path) for c in d.changes()][-2:] == [
+        ("remove", ("x",)),
+        ("add", ("note",)),
+    ]
+
+
+def test_observers_of_a_revert_that_fails_halfway_still_see_what_was_undone() -> None:
+    """A revert stopped by a stale change still notifies the undos it made."""
+    d = TrackedDict()
+    d["b"] = 1
+    d["c"] = 1
+    dict.__delitem__(d, "b")  # a back door: the history no longer matches
+    seen: list[Change] = []
+    d.add_observer(seen.append)
+    with pytest.raises(ChangeHistoryError):
+        d.revert(0)
+    assert [(r.action, r.path) for r in seen] == [("remove", ("c",))]
+
+
+def test_deferred_observer_calls_run_once_the_outermost_block_ends() -> None:
+    """Nested deferral: observers wait for the outer block, then run in order."""
+    from ml_infra_utils.logging._tracking import deferred_notify
+
+    seen: list[object] = []
+    d = TrackedDict(observers=[lambda r: seen.append(r.new)])
+    with deferred_notify():
+        d["a"] = 1
+        with deferred_notify():
+            d["a"] = 2
+        assert seen == []
+    assert seen == [1, 2]
+
+
 def test_collector_keeps_records_up_to_capacity() -> None:
     """A collector with a capacity keeps the newest records."""
     collector = ChangeCollector(capacity=2)
@@ -136,6 +221,32 @@ def test_filtered_observer_passes_matching_records_only() -> None:
         FilteredObserver(collector, actions=["explode"])
     with pytest.raises(InputTypeError):
         FilteredObserver(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("prefix", ["opt", ("opt",), ["opt"]])
+def test_filtered_observer_takes_a_lone_string_as_a_one_key_prefix(prefix: Any) -> None:
+    """path_prefix="opt" means ("opt",), not ("o", "p", "t"); also from a config."""
+    collector = ChangeCollector()
+    d = TrackedDict({"opt": {"lr": 1}, "l": [0]})
+    d.add_observer(FilteredObserver(collector, path_prefix=prefix))
+    d["opt"]["lr"] = 2
+    d["top"] = 1
+    assert [r.path for r in collector] == [("opt", "lr")]
+    [built] = observers_from_config(
+        [{"kind": "filter", "path_prefix": prefix, "observer": {"kind": "collector"}}]
+    )
+    assert built.path_prefix == ("opt",)  # type: ignore[attr-defined]
+    indexed = ChangeCollector()
+    d["l"].add_observer(FilteredObserver(indexed, path_prefix=0))
+    d["l"][0] = 5
+    assert [r.path for r in indexed] == [(0,)]
+
+
+@pytest.mark.parametrize("prefix", [None, 1.5, {"opt": 1}, [["opt"]]])
+def test_filtered_observer_refuses_a_prefix_that_is_not_keys(prefix: Any) -> None:
+    """A prefix that cannot be a path is an InputTypeError naming path_prefix."""
+    with pytest.raises(InputTypeError, match="path_prefix"):
+        FilteredObserver(ChangeCollector(), path_prefix=prefix)
 
 
 def test_logging_observer_writes_json_with_the_record(
@@ -238,6 +349,49 @@ def test_async_queue_observer_needs_a_loop() -> None:
         loop.close()
 
 
+class _Labels:
+    def labels(self, **_values: str) -> Any:
+        return self
+
+
+def _async_queue(**options: Any) -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        return AsyncQueueObserver(asyncio.Queue(), loop=loop, **options)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("build", "argument"),
+    [
+        (lambda: ChangeCollector(capacity="10"), "capacity"),
+        (lambda: ChangeCollector(capacity=2.0), "capacity"),
+        (lambda: S3Exporter(FakeClient(), "b", batch_size="10"), "batch_size"),
+        (lambda: S3Exporter(FakeClient(), "b", max_buffer=True), "max_buffer"),
+        (lambda: CounterObserver(_Labels(), labels=5), "labels"),
+        (lambda: CounterObserver(_Labels(), labels=[1]), "labels"),
+        (lambda: FilteredObserver(ChangeCollector(), actions=5), "actions"),
+        (lambda: FilteredObserver(ChangeCollector(), actions=[["add"]]), "actions"),
+        (lambda: _async_queue(as_dict="yes"), "as_dict"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_an_input_type_error(
+    build: Any, argument: str
+) -> None:
+    """As docs/changes.md says: a wrong type is InputTypeError naming the option."""
+    with pytest.raises(InputTypeError, match=argument):
+        build()
+
+
+def test_options_given_as_iterators_are_read_once() -> None:
+    """A generator of actions or labels is not consumed by the checks."""
+    f = FilteredObserver(ChangeCollector(), actions=(a for a in ["add"]))
+    assert f.actions == frozenset({"add"})
+    c = CounterObserver(_Labels(), labels=(x for x in ["action", "actor"]))
+    assert c.labels == ("action", "actor")
+
+
 # ---------------------------------------------------------------- config
 class FakeClient:
     def put_object(self, **kwargs: Any) -> None:
@@ -299,6 +453,9 @@ def test_observers_from_config_builds_every_kind(
     ("config", "match"),
     [
         ([{"kind": "webhook"}], "valid kinds: collector, counter, filter, http"),
+        ([{"kind": ["collector"]}], "kind .*list.*valid kinds: collector"),
+        ([{"kind": {"a": 1}}], "kind .*dict.*valid kinds: collector"),
+        ([{"kind": None}], "kind .*NoneType.*valid kinds: collector"),
         ([{"kind": "collector", "size": 1}], r"unknown option\(s\) \['size'\]"),
         (
             [{"kind": "counter", "counter": "prometheus_client.Counter"}],

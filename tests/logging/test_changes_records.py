@@ -311,6 +311,30 @@ def test_revert_goes_back_to_any_recorded_state() -> None:
     assert o == TrackedObject(a=1)
 
 
+@pytest.mark.parametrize("limit", [1, 2, 5])
+def test_revert_on_a_bounded_history_that_is_exactly_full(limit: int) -> None:
+    """N changes in max_history=N lose nothing: revert(0) works; N + 1 is refused."""
+    d = TrackedDict({"a": 0}, max_history=limit)
+    for i in range(1, limit + 1):
+        d["a"] = i
+    assert [c.new for c in d.changes()] == list(range(1, limit + 1))
+    assert len(d.changes_since(0)) == limit
+    assert d.revert(0) == limit
+    assert d == {"a": 0}
+    assert len(d.changes()) == limit  # the undos pushed the oldest out
+    over = TrackedDict({"a": 0}, max_history=limit)
+    for i in range(1, limit + 2):
+        over["a"] = i
+    assert [c.new for c in over.changes()] == list(range(2, limit + 2))
+    assert [c.new for c in over.changes_since(0)] == list(range(2, limit + 2))
+    assert len(over.to_json_patch()) == limit
+    with pytest.raises(ChangeHistoryError, match=f"dropped \\(max_history={limit}\\)"):
+        over.revert(0)
+    first = over.changes()[0]
+    assert over.revert(first.seq - 1) == limit  # back to just before the oldest kept
+    assert over == {"a": 1}
+
+
 def test_revert_refuses_what_the_history_no_longer_holds() -> None:
     """Changes dropped by max_history, or a container changed behind our back."""
     d = TrackedDict(max_history=2)

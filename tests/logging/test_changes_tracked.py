@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import pickle
 import types
@@ -321,6 +322,43 @@ class Deeper(Config):
     def __init__(self) -> None:
         super().__init__(0.5)
         self.extra = True
+
+
+@dataclasses.dataclass
+class DataConfig(TrackedObject, max_history=10):
+    lr: float = 0.1
+    layers: list[int] = dataclasses.field(default_factory=lambda: [64])
+
+    def __post_init__(self) -> None:
+        self.derived = self.lr * 2
+
+
+class _PlainMixin:
+    def __init__(self) -> None:
+        self.x = 1
+
+
+class MixinConfig(_PlainMixin, TrackedObject):
+    pass
+
+
+@pytest.mark.parametrize("make", [DataConfig, lambda: DataConfig(lr=0.5), MixinConfig])
+def test_tracked_object_with_a_decorator_or_mixin_init_records_later_writes(
+    make: Callable[[], Any],
+) -> None:
+    """An __init__ from @dataclass or a mixin: the writes after it are recorded."""
+    c = make()
+    assert c.changes() == []  # __init__ and __post_init__ are the initial state
+    c.x = 2
+    c.extra = 5
+    assert [(r.action, r.path) for r in c.changes()] == [
+        ("replace" if isinstance(c, MixinConfig) else "add", ("x",)),
+        ("add", ("extra",)),
+    ]
+    if isinstance(c, DataConfig):
+        c.layers.append(32)
+        assert c.changes()[-1].path == ("layers", 1)
+        assert c == DataConfig(lr=c.lr, layers=[64, 32])  # the dataclass's __eq__
 
 
 def test_tracked_object_records_attribute_writes_after_init() -> None:

@@ -87,8 +87,9 @@ class Change(NamedTuple):
             container itself).
         old: the value before (``None`` when there was none).
         new: the value after (``None`` when there is none). Dicts and lists
-            (tracked or not) are plain deep copies made at the time of the
-            change, so a record never changes afterwards; other values are
+            (tracked or not, and their subclasses, as plain dicts and lists)
+            are plain deep copies made at the time of the change, so a record
+            never changes afterwards; other values are
             the objects themselves.
         actor: the name set with :func:`tracking_actor`, else ``None``.
         snapshot: a plain deep copy of the container after the change, when
@@ -193,12 +194,25 @@ def tracking_actor(name: str) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------- value copies
-# The types whose values a record copies (dict, list and the tracked classes)
-# and the kind of each. The tracked classes register themselves.
+# The kind of each type whose values a record copies (dict, list and the
+# tracked classes, which register themselves); ``ADOPT[type(value)]`` says
+# whether a value is one of them or a subclass of dict or list (an
+# OrderedDict, a Counter, ...), as cheaply as a set lookup.
 DICT, LIST, OBJECT = 1, 2, 3
 KINDS: dict[type, int] = {dict: DICT, list: LIST}
 TRACKED: set[type] = set()
-ADOPT: set[type] = {dict, list}
+_CACHE_LIMIT = 4096  # classes made in a loop must not fill the cache forever
+
+
+class _Adopt(dict[type, bool]):
+    def __missing__(self, kind: type) -> bool:
+        found = issubclass(kind, dict | list) or kind in TRACKED
+        if len(self) < _CACHE_LIMIT:
+            self[kind] = found
+        return found
+
+
+ADOPT: dict[type, bool] = _Adopt({dict: True, list: True})
 
 
 def freeze(
@@ -208,17 +222,22 @@ def freeze(
 ) -> Any:
     """A plain deep copy of the dicts, lists and tracked objects in *value*.
 
-    Tracked objects become ``types.SimpleNamespace``; other values are shared.
-    With *found*, the tracked objects met outside any tracked object are
-    appended to it (the ones that would become children).
+    Tracked objects become ``types.SimpleNamespace`` and dict and list
+    subclasses plain dicts and lists; other values are shared. With *found*,
+    the tracked objects and the dict and list subclasses met outside any
+    tracked object are appended to it (the ones that would become children).
 
     Raises:
         InvalidParameterError: *value* contains itself.
     """
-    kind = KINDS.get(type(value))
-    if kind is None:
+    if not ADOPT[type(value)]:
         return value
-    if found is not None and type(value) in TRACKED:
+    kind = KINDS.get(type(value))
+    if kind is None:  # a dict or list subclass: its record is a plain copy
+        kind = DICT if isinstance(value, dict) else LIST
+        if found is not None:
+            found.append(value)
+    elif found is not None and type(value) in TRACKED:
         found.append(value)
         found = None
     if id(value) in _active:

@@ -23,6 +23,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 import urllib.parse
 import weakref
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from ml_infra_utils._errors import (
 from ._change import Change
 from ._json import dumps, dumps_line
 from ._output import AppendFile
+from ._urls import positive_seconds
 from ._urls import redact_url as redact
 
 if TYPE_CHECKING:
@@ -118,8 +120,10 @@ _live: weakref.WeakSet[_BatchExporter] = weakref.WeakSet()
 
 
 def _flush_all_at_exit() -> None:
+    # Each exporter waits at most its shutdown_timeout, then logs what it
+    # could not export: a slow or unreachable sink never holds the exit.
     for exporter in list(_live):
-        exporter.close(timeout=5.0, quiet=True)
+        exporter.close(quiet=True)
 
 
 atexit.register(_flush_all_at_exit)
@@ -129,21 +133,24 @@ class _BatchExporter(_Closing):
     """Buffers records; a daemon thread sends them in batches (the base class)."""
 
     def __init__(
-        self, *, batch_size: int, flush_interval: float, max_buffer: int
+        self,
+        *,
+        batch_size: int,
+        flush_interval: float,
+        max_buffer: int,
+        shutdown_timeout: float,
     ) -> None:
         for name, value in (("batch_size", batch_size), ("max_buffer", max_buffer)):
-            if type(value) is not int or value < 1:
+            if type(value) is not int:
+                msg = f"{name} must be an int >= 1, got {type(value).__name__}"
+                raise InputTypeError(msg)
+            if value < 1:
                 msg = f"{name} must be an int >= 1, got {value!r}"
                 raise InvalidParameterError(msg)
-        interval: object = flush_interval  # users without a type checker pass anything
-        if not isinstance(interval, int | float) or not interval > 0:
-            msg = (
-                "flush_interval must be a number of seconds > 0, "
-                f"got {flush_interval!r}"
-            )
-            raise InvalidParameterError(msg)
         self.batch_size = batch_size
-        self.flush_interval = float(flush_interval)
+        # A finite number > 0 (not a bool): inf or NaN would kill the thread.
+        self.flush_interval = positive_seconds(flush_interval, "flush_interval")
+        self.shutdown_timeout = positive_seconds(shutdown_timeout, "shutdown_timeout")
         self.max_buffer = max_buffer
         self.sent = 0
         self.dropped = 0
@@ -154,6 +161,8 @@ class _BatchExporter(_Closing):
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._given_up = False
+        self._error: Exception | None = None
         _live.add(self)
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
@@ -167,21 +176,30 @@ class _BatchExporter(_Closing):
             self._buffer.append(record)
             size = len(self._buffer)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run,
-                    name=f"ml_infra_utils-{type(self).__name__}",
-                    daemon=True,
-                )
-                self._thread.start()
+                self._start()
         if size >= self.batch_size:
             self._wake.set()
+
+    def _start(self) -> threading.Thread:
+        """Start the background thread (lock held)."""
+        thread = self._thread = threading.Thread(
+            target=self._run,
+            name=f"ml_infra_utils-{type(self).__name__}",
+            daemon=True,
+        )
+        thread.start()
+        return thread
 
     def _run(self) -> None:
         delay = self.flush_interval
         while True:
-            self._wake.wait(delay)
+            self._wake.wait(min(delay, threading.TIMEOUT_MAX))
             self._wake.clear()
-            if self._closed:
+            if self._closed:  # the last hand-over, for close() to wait on
+                try:
+                    self._hand_over()
+                except Exception as exc:  # close() raises or logs it
+                    self._error = exc
                 return
             try:
                 self._hand_over()
@@ -216,32 +234,75 @@ class _BatchExporter(_Closing):
                     return
                 self._send([record.to_dict() for record in batch])
                 with self._lock:
-                    del self._buffer[: len(batch)]
+                    if self._given_up:  # close() counted them as dropped
+                        self.dropped -= len(batch)
+                    else:
+                        del self._buffer[: len(batch)]
                     self.sent += len(batch)
 
     def close(self, *, timeout: float | None = None, quiet: bool = False) -> None:
         """Stop the background thread and send what is left; idempotent.
 
-        Raises the sender's error if the final send fails (unless *quiet*:
-        then it is logged and the records are counted in :attr:`dropped`).
+        The background thread sends the rest while this waits at most
+        *timeout* seconds (default :attr:`shutdown_timeout`), so a send that
+        never returns cannot hold the caller (or the interpreter's exit).
+        Raises the sender's error if the final send fails, and
+        :class:`TimeoutError` if time runs out (the records stay buffered and
+        the thread goes on sending them). With *quiet* it raises neither: the
+        records left are counted in :attr:`dropped` and logged as not
+        exported.
         """
+        limit = self.shutdown_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
         with self._lock:
             self._closed = True
-            thread, self._thread = self._thread, None
+            thread = self._thread
+            if self._buffer and (thread is None or not thread.is_alive()):
+                thread = self._start()  # e.g. a second close after a failure
         self._wake.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        try:
-            self._hand_over()
-        except Exception:
+        if thread is threading.current_thread():
+            return  # called by a client from the thread: it finishes the job
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            error, self._error = self._error, None
+            left = len(self._buffer)
+        if error is not None:
             if not quiet:
-                raise
-            with self._lock:
-                self.dropped += len(self._buffer)
-                self._buffer.clear()
-            _log.exception("%r: the last changes could not be sent", self)
-        finally:
-            _live.discard(self)
+                raise error
+            lost = self._give_up()
+            _log.error(
+                "%r: the last changes could not be sent; %d change(s) not exported",
+                self,
+                lost,
+                exc_info=error,
+            )
+        elif left:
+            if not quiet:
+                msg = (
+                    f"{self!r}: {left} change(s) not exported within {limit:g} s "
+                    "(they stay buffered and are still being sent; give the "
+                    "sink's client its own timeouts)"
+                )
+                raise TimeoutError(msg)
+            lost = self._give_up()
+            _log.error(
+                "%r: gave up after %g s; %d change(s) not exported "
+                "(give the sink's client its own timeouts)",
+                self,
+                limit,
+                lost,
+            )
+        _live.discard(self)
+
+    def _give_up(self) -> int:
+        """Count what is left as dropped; a send in progress settles it later."""
+        with self._lock:
+            lost = len(self._buffer)
+            self.dropped += lost
+            self._buffer.clear()
+            self._given_up = True
+        return lost
 
     @property
     def buffered(self) -> int:
@@ -301,7 +362,7 @@ class HttpExporter(_BatchExporter):
         from ._http import BatchSender  # http.client and ssl: only when used
         from ._http_sink import SPOOL_DIR
         from ._settings import runs_dir_setting
-        from ._urls import check_url, positive_seconds
+        from ._urls import check_url
 
         parts = urllib.parse.urlsplit(check_url(url))
         given: object = name  # users without a type checker pass anything
@@ -309,9 +370,11 @@ class HttpExporter(_BatchExporter):
             msg = f"name must be a string or None, got {type(given).__name__}"
             raise InputTypeError(msg)
         super().__init__(
-            batch_size=batch_size, flush_interval=flush_interval, max_buffer=100_000
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_buffer=100_000,
+            shutdown_timeout=shutdown_timeout,
         )
-        self.shutdown_timeout = positive_seconds(shutdown_timeout, "shutdown_timeout")
         self.url = url
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.delivered: bool | None = None
@@ -359,7 +422,7 @@ class S3Exporter(_BatchExporter):
     """Writes records to S3 (or any store with a boto3-style ``put_object``).
 
     Each batch becomes one JSON Lines object named
-    ``<prefix><first seq>-<last seq>-<exporter id>.jsonl`` (seqs zero-padded,
+    ``<prefix><lowest seq>-<highest seq>-<exporter id>.jsonl`` (seqs zero-padded,
     so names sort in order; the random exporter id keeps processes apart).
     Batching, retries and the buffer bound are as for :class:`HttpExporter`;
     ``batch_size=1`` writes one object per change.
@@ -372,6 +435,12 @@ class S3Exporter(_BatchExporter):
         batch_size: records per object (default 1000).
         flush_interval: seconds between writes (default 5.0).
         max_buffer: records held while S3 is unreachable (default 100,000).
+        shutdown_timeout: the longest :meth:`close` (and the exit hook) waits
+            for the last batches, including a ``put_object`` in progress
+            (default 10.0); what is left is logged as not exported. Give the
+            client its own timeouts too (botocore's ``connect_timeout``,
+            ``read_timeout`` and ``retries``): a call in progress cannot be
+            stopped, only abandoned at exit.
     """
 
     def __init__(
@@ -383,6 +452,7 @@ class S3Exporter(_BatchExporter):
         batch_size: int = 1000,
         flush_interval: float = 5.0,
         max_buffer: int = 100_000,
+        shutdown_timeout: float = 10.0,
     ) -> None:
         if not callable(getattr(client, "put_object", None)):
             msg = (
@@ -396,7 +466,10 @@ class S3Exporter(_BatchExporter):
                 msg = f"{name} must be a str, got {type(value).__name__}"
                 raise InputTypeError(msg)
         super().__init__(
-            batch_size=batch_size, flush_interval=flush_interval, max_buffer=max_buffer
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_buffer=max_buffer,
+            shutdown_timeout=shutdown_timeout,
         )
         self.client = client
         self.bucket = bucket
@@ -404,7 +477,10 @@ class S3Exporter(_BatchExporter):
         self.exporter_id = secrets.token_hex(4)
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
-        first, last = batch[0]["seq"], batch[-1]["seq"]
+        # Observers run outside the lock, so two threads' records may arrive
+        # out of seq order: name the object by the batch's lowest and highest.
+        seqs = [item["seq"] for item in batch]
+        first, last = min(seqs), max(seqs)
         key = f"{self.prefix}{first:012d}-{last:012d}-{self.exporter_id}.jsonl"
         body = "".join(dumps_line(item) for item in batch).encode("utf-8")
         self.client.put_object(

@@ -50,7 +50,16 @@ _TABLE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "logging": (frozenset({"logger", "level"}), frozenset()),
     "queue": (frozenset({"as_dict"}), frozenset({"queue", "loop"})),
     "s3": (
-        frozenset({"bucket", "prefix", "batch_size", "flush_interval", "max_buffer"}),
+        frozenset(
+            {
+                "bucket",
+                "prefix",
+                "batch_size",
+                "flush_interval",
+                "max_buffer",
+                "shutdown_timeout",
+            }
+        ),
         frozenset({"client"}),
     ),
 }
@@ -76,7 +85,7 @@ def observers_from_config(
                ``flush_interval``, ``timeout``, ``max_retry_delay``,
                ``shutdown_timeout``, ``ssl_context`` (object name)
     s3         ``client`` (object name), ``bucket``, ``prefix``, ``batch_size``,
-               ``flush_interval``, ``max_buffer``
+               ``flush_interval``, ``max_buffer``, ``shutdown_timeout``
     kafka      ``producer`` (object name), ``topic``
     counter    ``counter`` (object name), ``labels``
     queue      ``queue`` (object name), ``loop`` (object name), ``as_dict``
@@ -149,9 +158,14 @@ def _build(item: Any, where: str, objects: dict[str, Any]) -> Observer:
         msg = f'{where} must be an object with a "kind", got {item!r}'
         raise InvalidParameterError(msg)
     kind = item["kind"]
-    if kind not in _TABLE:
+    if not isinstance(kind, str) or kind not in _TABLE:
         valid = ", ".join(OBSERVER_KINDS)
-        msg = f"{where}: unknown observer kind {kind!r}; valid kinds: {valid}"
+        what = (
+            "kind"
+            if isinstance(kind, str)
+            else f"kind (not a string) {type(kind).__name__}"
+        )
+        msg = f"{where}: unknown observer {what} {kind!r}; valid kinds: {valid}"
         raise InvalidParameterError(msg)
     plain, refs = _TABLE[kind]
     options = {k: v for k, v in item.items() if k != "kind"}

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
@@ -47,9 +47,14 @@ class ChangeCollector:
     """
 
     def __init__(self, *, capacity: int | None = None) -> None:
-        if capacity is not None and (type(capacity) is not int or capacity < 1):
-            msg = f"capacity must be an int >= 1 or None, got {capacity!r}"
-            raise InvalidParameterError(msg)
+        if capacity is not None:
+            if type(capacity) is not int:
+                kind = type(capacity).__name__
+                msg = f"capacity must be an int >= 1 or None, got {kind}"
+                raise InputTypeError(msg)
+            if capacity < 1:
+                msg = f"capacity must be an int >= 1 or None, got {capacity!r}"
+                raise InvalidParameterError(msg)
         self._records: deque[Change] = deque(maxlen=capacity)
 
     def __call__(self, record: Change) -> None:
@@ -86,7 +91,16 @@ def _check_actions(actions: Iterable[str] | None) -> frozenset[str] | None:
         return None
     if isinstance(actions, str):
         actions = (actions,)
-    chosen = frozenset(actions)
+    given: object = actions  # users without a type checker pass anything
+    if not isinstance(given, Iterable) or isinstance(given, Mapping):
+        msg = f"actions must be an action name or names, got {type(given).__name__}"
+        raise InputTypeError(msg)
+    names: tuple[object, ...] = tuple(given)
+    chosen = frozenset(a for a in names if isinstance(a, str))
+    wrong = [a for a in names if not isinstance(a, str)]
+    if wrong:
+        msg = f"actions must be strings, got {type(wrong[0]).__name__}"
+        raise InputTypeError(msg)
     unknown = sorted(chosen - set(ACTIONS))
     if unknown:
         msg = f"unknown action(s) {unknown}; valid: {', '.join(ACTIONS)}"
@@ -101,7 +115,9 @@ class FilteredObserver:
         observer: the observer to call.
         actions: the actions to pass (default all).
         path_prefix: pass only records whose path starts with it, e.g.
-            ``("optimizer",)``.
+            ``("optimizer",)``; a single string or int is a one-key prefix
+            (``"optimizer"`` means ``("optimizer",)``; ``"a.b"`` is one key,
+            not a dotted path).
 
     Examples:
         >>> from ml_infra_utils import TrackedDict
@@ -119,7 +135,7 @@ class FilteredObserver:
         observer: Callable[[Change], object],
         *,
         actions: Iterable[str] | None = None,
-        path_prefix: Sequence[Hashable] = (),
+        path_prefix: Sequence[Hashable] | str | int = (),
     ) -> None:
         given: object = observer  # users without a type checker pass anything
         if not callable(given):
@@ -127,7 +143,7 @@ class FilteredObserver:
             raise InputTypeError(msg)
         self.observer = observer
         self.actions = _check_actions(actions)
-        self.path_prefix = tuple(path_prefix)
+        self.path_prefix = _as_prefix(path_prefix)
 
     def __call__(self, record: Change) -> None:
         if self.actions is not None and record.action not in self.actions:
@@ -142,6 +158,27 @@ class FilteredObserver:
             f"FilteredObserver({self.observer!r}, actions={self.actions!r}, "
             f"path_prefix={self.path_prefix!r})"
         )
+
+
+def _as_prefix(path_prefix: object) -> tuple[Hashable, ...]:
+    """*path_prefix* as a tuple of keys; a lone string (or key) is one key."""
+    if isinstance(path_prefix, str | bytes | int):
+        return (path_prefix,)
+    if isinstance(path_prefix, Iterable) and not isinstance(path_prefix, Mapping):
+        keys = tuple(path_prefix)
+        for key in keys:
+            if not isinstance(key, Hashable):
+                msg = (
+                    "path_prefix must hold keys (strings, ints, ...), got a "
+                    f"{type(key).__name__} in it"
+                )
+                raise InputTypeError(msg)
+        return keys
+    msg = (
+        "path_prefix must be a key or a sequence of keys, e.g. ('optimizer',), "
+        f"got {type(path_prefix).__name__}"
+    )
+    raise InputTypeError(msg)
 
 
 class LoggingObserver:
@@ -237,6 +274,10 @@ class AsyncQueueObserver:
                     "inside a coroutine or pass loop=..."
                 )
                 raise InvalidParameterError(msg) from None
+        flag: object = as_dict  # users without a type checker pass anything
+        if not isinstance(flag, bool):
+            msg = f"as_dict must be True or False, got {flag!r}"
+            raise InputTypeError(msg)
         self.queue = queue
         self.loop = loop
         self.as_dict = as_dict
@@ -289,12 +330,22 @@ class CounterObserver:
             raise InputTypeError(msg)
         if isinstance(labels, str):
             labels = (labels,)
-        unknown = sorted(set(labels) - set(_LABELS))
+        given: object = labels  # users without a type checker pass anything
+        if not isinstance(given, Iterable) or isinstance(given, Mapping):
+            msg = f"labels must be a label name or names, got {type(given).__name__}"
+            raise InputTypeError(msg)
+        names: tuple[object, ...] = tuple(given)
+        chosen = tuple(label for label in names if isinstance(label, str))
+        if len(chosen) != len(names):
+            wrong = next(label for label in names if not isinstance(label, str))
+            msg = f"labels must be strings, got {type(wrong).__name__}"
+            raise InputTypeError(msg)
+        unknown = sorted(set(chosen) - set(_LABELS))
         if unknown:
             msg = f"unknown label(s) {unknown}; valid: {', '.join(_LABELS)}"
             raise InvalidParameterError(msg)
         self.counter = counter
-        self.labels = tuple(labels)
+        self.labels = chosen
 
     def __call__(self, record: Change) -> None:
         values = {}

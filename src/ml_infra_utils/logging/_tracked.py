@@ -60,7 +60,8 @@ class TrackedDict(Tracked, dict[K, V]):
         data: the initial content: a mapping or an iterable of pairs (not
             recorded as changes).
         track_nested: make dicts and lists stored inside tracked children
-            (default); with ``False`` they are stored as they are.
+            (default; a dict or list subclass is then refused with
+            ``InputTypeError``); with ``False`` they are stored as they are.
         max_history: keep at most this many records (the oldest are
             dropped); ``0`` keeps none (observers still see every change);
             ``None`` (default) keeps all.
@@ -110,7 +111,7 @@ class TrackedDict(Tracked, dict[K, V]):
 
     # ---------------------------------------------------------------- writes
     def __setitem__(self, key: K, value: V, /) -> None:
-        if type(value) in ADOPT:
+        if ADOPT[type(value)]:
             self._tk_set(key, value)
             return
         _acquire()
@@ -125,7 +126,7 @@ class TrackedDict(Tracked, dict[K, V]):
                     return
                 calls = emit(self, "add", (key,), None, value)
             else:
-                if type(old) in ADOPT:
+                if ADOPT[type(old)]:
                     old = drop(self, key, old)
                 if fast is not None:
                     fast((next_seq(), now(), "replace", key, old, value, get_actor()))
@@ -187,7 +188,7 @@ class TrackedDict(Tracked, dict[K, V]):
             value = _dget(self, key, MISSING)
             if value is not MISSING:
                 return value
-            if type(default) in ADOPT:
+            if ADOPT[type(default)]:
                 frozen = prepare(self, default)
                 value = adopt(self, key, default)
             else:
@@ -213,12 +214,12 @@ class TrackedDict(Tracked, dict[K, V]):
     def _tk_update(self, pairs: dict[Any, Any]) -> None:
         with LOCK:
             new = {
-                k: prepare(self, v) if type(v) in ADOPT else v for k, v in pairs.items()
+                k: prepare(self, v) if ADOPT[type(v)] else v for k, v in pairs.items()
             }
             old: dict[Any, Any] = {}
             for key, value in pairs.items():
                 previous = _dget(self, key, MISSING)
-                stored = adopt(self, key, value) if type(value) in ADOPT else value
+                stored = adopt(self, key, value) if ADOPT[type(value)] else value
                 _dset(self, key, stored)
                 if previous is not MISSING:
                     old[key] = drop(self, key, previous)
@@ -277,7 +278,7 @@ def fill_dict(
     with LOCK:
         for key, value in data.items():
             stored = value
-            if type(value) in ADOPT:
+            if ADOPT[type(value)]:
                 if check:
                     prepare(target, value)
                 stored = adopt(target, key, value)

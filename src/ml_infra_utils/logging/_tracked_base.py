@@ -6,6 +6,7 @@ Private: see :mod:`ml_infra_utils.logging.changes`. The machinery behind it
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -13,7 +14,7 @@ from ml_infra_utils._errors import ChangeHistoryError, InputTypeError
 
 from ._change import ADOPT, KINDS, LOCK, TRACKED, Change
 from ._patch import SameChange, apply, inverse, target_of, to_json_patch
-from ._tracking import Observer, Options, State, refresh
+from ._tracking import Observer, Options, State, deferred_notify, kept, refresh
 
 __all__ = ["Tracked", "as_change"]
 
@@ -38,7 +39,7 @@ class Tracked:
         if cls._tk_kind:
             KINDS[cls] = cls._tk_kind
             TRACKED.add(cls)
-            ADOPT.add(cls)
+            ADOPT[cls] = True
 
     # ---------------------------------------------------------------- setup
     def _tk_setup(self, options: Options) -> None:
@@ -64,7 +65,8 @@ class Tracked:
             return []
         with LOCK:
             raws = list(history)
-        return [as_change(raw) for raw in raws]
+            hidden = len(raws) - kept(history)
+        return [as_change(raw) for raw in raws[hidden:]]
 
     def last_change(self) -> Change | None:
         """The most recent change, or ``None`` if nothing was recorded."""
@@ -89,7 +91,7 @@ class Tracked:
             return []
         found: list[tuple[Any, ...]] = []
         with LOCK:
-            for raw in reversed(history):
+            for raw in itertools.islice(reversed(history), kept(history)):
                 if raw[0] <= seq:
                     break
                 found.append(raw)
@@ -163,7 +165,8 @@ class Tracked:
         Like ``git revert``: the undo is itself a change (observers and
         parents see it), so a second ``undo()`` redoes. To go back several
         steps use :meth:`revert`. Dict keys that come back are inserted at
-        the end (key order may differ; equality holds).
+        the end (key order may differ; equality holds). Observers run after
+        the undo, outside the lock.
 
         Returns:
             The record of the undo.
@@ -172,7 +175,9 @@ class Tracked:
             ChangeHistoryError: there is nothing to undo, or the change no
                 longer applies.
         """
-        with LOCK:
+        # Observers run after the lock is released (deferred_notify), so the
+        # last record is the undo's, not one an observer wrote.
+        with deferred_notify(), LOCK:
             last = self.last_change()
             if last is None:
                 msg = f"nothing to undo: the {type(self).__name__}'s history is empty"
@@ -185,7 +190,8 @@ class Tracked:
     def revert(self, to: Change | int, /) -> int:
         """Undo every change recorded after *to* (a record or a seq), newest first.
 
-        Each undo is recorded as a change. Pass ``0`` to go back to the state
+        Each undo is recorded as a change; observers see them once the revert
+        is done, outside the lock. Pass ``0`` to go back to the state
         before the first recorded change (only if nothing was dropped by
         ``max_history``).
 
@@ -199,21 +205,19 @@ class Tracked:
             InputTypeError: *to* is neither a Change nor an int.
         """
         seq = _seq_of(to, "to")
-        with LOCK:
+        with deferred_notify(), LOCK:
             history = self._tk.history
             if history is None:
                 msg = "cannot revert: this container keeps no history (max_history=0)"
                 raise ChangeHistoryError(msg)
-            if (
-                history.maxlen is not None
-                and len(history) == history.maxlen
-                and history
-                and history[0][0] > seq
-            ):
+            # The changes after seq are all kept unless the history is full
+            # and its hidden oldest entry (the witness) is after seq too.
+            limit = history.maxlen
+            if limit is not None and len(history) == limit and history[0][0] > seq:
                 msg = (
                     f"cannot revert to seq {seq}: older changes were dropped "
-                    f"(max_history={history.maxlen}); the oldest kept is "
-                    f"seq {history[0][0]}"
+                    f"(max_history={limit - 1}); the oldest kept is "
+                    f"seq {history[1][0]}"
                 )
                 raise ChangeHistoryError(msg)
             return self._tk_undo(self.changes_since(seq))

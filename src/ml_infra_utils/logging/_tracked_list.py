@@ -101,7 +101,7 @@ class TrackedList(Tracked, list[T]):
                 self._tk_setslice(index, value)
                 return
             index = _as_index(index)
-        adopting = type(value) in ADOPT
+        adopting = ADOPT[type(value)]
         _acquire()
         try:
             n = len(self)
@@ -113,7 +113,7 @@ class TrackedList(Tracked, list[T]):
             if old is value and adopting and type(value) in TRACKED:
                 return  # stored back after an in-place change (l[i] += ...)
             frozen = prepare(self, value) if adopting else value
-            if type(old) in ADOPT:
+            if ADOPT[type(old)]:
                 old = drop(self, i, old)
             if adopting:
                 value = adopt(self, i, value)
@@ -148,13 +148,13 @@ class TrackedList(Tracked, list[T]):
         items = list(value)
         with LOCK:
             start, stop, step = index.indices(len(self))
-            frozen = [prepare(self, v) if type(v) in ADOPT else v for v in items]
+            frozen = [prepare(self, v) if ADOPT[type(v)] else v for v in items]
             if step == 1:
                 stop = max(stop, start)
                 removed = _lget(self, slice(start, stop))
                 old = [drop(self, start + k, v) for k, v in enumerate(removed)]
                 stored = [
-                    adopt(self, start + k, v) if type(v) in ADOPT else v
+                    adopt(self, start + k, v) if ADOPT[type(v)] else v
                     for k, v in enumerate(items)
                 ]
                 _lset(self, slice(start, stop), stored)
@@ -170,7 +170,7 @@ class TrackedList(Tracked, list[T]):
                 before = freeze(self)
                 for pos, v in zip(positions, items, strict=True):
                     drop(self, pos, _lget(self, pos))
-                    _lset(self, pos, adopt(self, pos, v) if type(v) in ADOPT else v)
+                    _lset(self, pos, adopt(self, pos, v) if ADOPT[type(v)] else v)
                 calls = emit(self, "assign", (), before, freeze(self))
         if calls:
             notify(calls)
@@ -196,7 +196,7 @@ class TrackedList(Tracked, list[T]):
     # ---------------------------------------------------------------- growing
     def append(self, value: T, /) -> None:
         """Append *value*; recorded as ``"add"`` at its index."""
-        if type(value) in ADOPT:
+        if ADOPT[type(value)]:
             self._tk_insert(None, value)
             return
         _acquire()
@@ -225,7 +225,7 @@ class TrackedList(Tracked, list[T]):
             else:
                 i = index + n if index < 0 else index
                 i = min(max(i, 0), n)
-            if type(value) in ADOPT:
+            if ADOPT[type(value)]:
                 frozen = prepare(self, value)
                 value = adopt(self, i, value)
             else:
@@ -239,12 +239,12 @@ class TrackedList(Tracked, list[T]):
         """Append every item; one ``"extend"`` change at the first new index."""
         items = list(iterable)
         with LOCK:
-            frozen = [prepare(self, v) if type(v) in ADOPT else v for v in items]
+            frozen = [prepare(self, v) if ADOPT[type(v)] else v for v in items]
             start = len(self)
             list.extend(
                 self,
                 [
-                    adopt(self, start + k, v) if type(v) in ADOPT else v
+                    adopt(self, start + k, v) if ADOPT[type(v)] else v
                     for k, v in enumerate(items)
                 ],
             )
@@ -272,7 +272,7 @@ class TrackedList(Tracked, list[T]):
             list.extend(
                 self,
                 [
-                    adopt(self, start + k, v) if type(v) in ADOPT else v
+                    adopt(self, start + k, v) if ADOPT[type(v)] else v
                     for k, v in enumerate(added)
                 ],
             )
@@ -380,7 +380,7 @@ def _fill(target: TrackedList[Any], items: list[Any], *, check: bool) -> None:
     with LOCK:
         start = len(target)
         for k, value in enumerate(items):
-            if type(value) in ADOPT:
+            if ADOPT[type(value)]:
                 if check:
                     prepare(target, value)
                 items[k] = adopt(target, start + k, value)

@@ -126,6 +126,12 @@ class TrackedObject(Tracked):
             cls.__init__ = _during_init(init)  # type: ignore[method-assign]
 
     def __new__(cls, *_args: Any, **_kwargs: Any) -> TrackedObject:
+        # The class statement's check misses an __init__ added afterwards (a
+        # @dataclass or attrs decorator) or inherited from a plain mixin;
+        # wrap whatever __init__ this class really runs, once per class.
+        init = cls.__init__
+        if not getattr(init, "_tk_wrapped", False):
+            cls.__init__ = _during_init(init)  # type: ignore[method-assign]
         self = object.__new__(cls)
         self._tk_setup(cls._tk_defaults)
         object.__setattr__(self, "_tk_depth", 1)
@@ -141,14 +147,14 @@ class TrackedObject(Tracked):
         if name in _INTERNAL or _is_data_descriptor(type(self), name):
             object.__setattr__(self, name, value)
             return
-        adopting = type(value) in ADOPT
+        adopting = ADOPT[type(value)]
         namespace = self.__dict__
         with LOCK:
             old = namespace.get(name, MISSING)
             if old is value and adopting and type(value) in TRACKED:
                 return  # stored back after an in-place change (obj.x += ...)
             frozen = prepare(self, value) if adopting else value
-            if type(old) in ADOPT:
+            if ADOPT[type(old)]:
                 old = drop(self, name, old)
             namespace[name] = adopt(self, name, value) if adopting else value
             if self._tk_depth:

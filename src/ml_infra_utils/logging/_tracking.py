@@ -18,10 +18,12 @@ renumber anything.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
@@ -46,8 +48,10 @@ __all__ = [
     "State",
     "adopt",
     "check_options",
+    "deferred_notify",
     "drop",
     "emit",
+    "kept",
     "link",
     "notify",
     "prepare",
@@ -135,12 +139,24 @@ class State:
     def __init__(self, options: Options) -> None:
         self.options = options
         limit = options.max_history
+        # A bounded history keeps one entry more than asked, hidden from
+        # readers (see ``kept``): it tells "full" from "lost something".
         self.history: deque[tuple[Any, ...]] | None = (
-            None if limit == 0 else deque(maxlen=limit)
+            None if limit == 0 else deque(maxlen=None if limit is None else limit + 1)
         )
         self.parents: list[Link] = []
         self.observers: tuple[Observer, ...] = ()
         self.errors = 0
+
+
+def kept(history: deque[tuple[Any, ...]]) -> int:
+    """How many of *history*'s entries are visible: all but the witness (lock held).
+
+    A bounded history holds ``max_history + 1`` entries when full; the oldest
+    is only a witness that the changes after it are all kept.
+    """
+    n = len(history)
+    return n - 1 if n == history.maxlen else n
 
 
 def refresh(node: Tracked) -> None:
@@ -217,10 +233,16 @@ def prepare(parent: Tracked, value: Any) -> Any:
     Raises:
         InvalidParameterError: storing *value* would put a container inside
             itself.
+        InputTypeError: *value* is or holds a dict or list subclass (an
+            OrderedDict, a Counter, ...) and *parent* tracks nested values.
     """
-    found: list[Tracked] = []
+    found: list[Any] = []
     frozen = freeze(value, found)
     for tracked in found:
+        if type(tracked) not in TRACKED:  # a dict or list subclass
+            if parent._tk.options.track_nested:
+                _refuse_subclass(tracked)
+            continue
         if is_within(parent, tracked):
             msg = (
                 f"cannot store a {type(tracked).__name__} inside itself "
@@ -228,6 +250,20 @@ def prepare(parent: Tracked, value: Any) -> Any:
             )
             raise InvalidParameterError(msg)
     return frozen
+
+
+def _refuse_subclass(value: object) -> None:
+    kind = "dict" if isinstance(value, dict) else "list"
+    tracked = "TrackedDict" if kind == "dict" else "TrackedList"
+    msg = (
+        f"value must be a plain {kind} to become a tracked child, got a "
+        f"{type(value).__name__} (a {kind} subclass: wrapping it would lose its "
+        f"behaviour, storing it would let its writes go unrecorded); store "
+        f"{kind}(value) or a {tracked}, or make the container with "
+        "track_nested=False (then it is stored as it is and records hold "
+        f"plain {kind} copies)"
+    )
+    raise InputTypeError(msg)
 
 
 def adopt(parent: Tracked, key: Hashable, value: Any) -> Any:
@@ -253,7 +289,7 @@ def drop(parent: Tracked, key: Hashable, old: Any) -> Any:
     kind = type(old)
     if kind in TRACKED:
         unlink(old, parent, key)
-    return freeze(old) if kind in ADOPT else old
+    return freeze(old) if ADOPT[kind] else old
 
 
 def _places(child: Tracked) -> list[tuple[Tracked, Hashable]]:
@@ -323,8 +359,40 @@ def emit(
     return calls
 
 
-def notify(calls: list[tuple[Tracked, tuple[Observer, ...], tuple[Any, ...]]]) -> None:
+Calls = list[tuple["Tracked", tuple[Observer, ...], tuple[Any, ...]]]
+_pending = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_notify() -> Iterator[None]:
+    """Hold back this thread's observer calls until the block ends.
+
+    For operations that make several changes under one hold of the lock
+    (``undo``, ``revert``): the mutators they call release their own
+    (re-entrant) hold and call :func:`notify` while the outer hold is still
+    there. Inside the block :func:`notify` only queues; the calls run when the
+    outermost block ends (the caller takes the lock inside it, so it is
+    released by then), also when the block raises after some changes.
+    """
+    if getattr(_pending, "calls", None) is not None:  # nested: the outer one runs them
+        yield
+        return
+    queued: Calls = []
+    _pending.calls = queued
+    try:
+        yield
+    finally:
+        _pending.calls = None
+        if queued:
+            notify(queued)
+
+
+def notify(calls: Calls) -> None:
     """Call the observers :func:`emit` collected, each isolated from the others."""
+    queued = getattr(_pending, "calls", None)
+    if queued is not None:
+        queued.extend(calls)
+        return
     for node, observers, raw in calls:
         record: Change = _new_change(Change, raw)
         for observer in observers:
