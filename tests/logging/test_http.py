@@ -544,6 +544,83 @@ def test_bad_sender_options_are_refused(tmp_path: Path) -> None:
         BatchSender("http://h", name="x", spool_dir=tmp_path, api_key=5)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("key", "where"),
+    [
+        ("s3cret-KEY\n", "control character at position 10"),
+        ("s3cret-KEY\r\nX-Evil: 1", "control character at position 10"),
+        ("s3cret KEY", "a space at position 6"),
+        ("s3cret-KÉY", "non-ASCII character at position 8"),
+    ],
+)
+def test_a_key_that_cannot_travel_in_a_header_is_refused_where_it_enters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, where: str
+) -> None:
+    """Every entry point refuses a key with a control character, a space or
+    non-ASCII, naming the argument and the position, never echoing the key."""
+    from ml_infra_utils import HttpExporter, HttpSink
+    from ml_infra_utils.logging.server import TrackingServer
+
+    makers: list[Callable[[], object]] = [
+        lambda: BatchSender("http://h", name="x", spool_dir=tmp_path, api_key=key),
+        lambda: HttpSink("http://h", api_key=key, runs_dir=tmp_path),
+        lambda: HttpExporter("http://h", api_key=key, runs_dir=tmp_path),
+        lambda: TrackingServer(tmp_path, port=0, api_key=key),
+        lambda: send_spooled(tmp_path, url="http://h", api_key=key),
+    ]
+    for maker in makers:
+        with pytest.raises(InvalidParameterError, match=where) as caught:
+            maker()
+        assert "api_key" in str(caught.value)
+        assert key.strip() not in str(caught.value)
+    (tmp_path / ".spool").mkdir()
+    monkeypatch.setenv("ML_INFRA_UTILS_API_KEY", key)
+    with pytest.raises(InvalidParameterError, match="ML_INFRA_UTILS_API_KEY"):
+        send_spooled(tmp_path, url="http://h")
+
+
+def test_a_key_read_from_a_file_gets_a_hint_about_its_newline(tmp_path: Path) -> None:
+    """The usual cause (Path.read_text() keeps the newline) is named."""
+    with pytest.raises(InvalidParameterError, match="strip its trailing newline"):
+        BatchSender("http://h", name="x", spool_dir=tmp_path, api_key="k3y\n")
+
+
+def test_a_request_that_cannot_be_sent_is_refused_once_not_retried(
+    recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure that is not the network (here http.client refusing a header
+    value) is not retried in a loop: the request is kept as rejected, reported
+    once with the exception's type only (its text may hold a header value),
+    and the next request is delivered."""
+    sender = make(recorder.url, tmp_path)
+    real = sender._conn.request
+    calls = []
+
+    def request(method: str, path: str, data: bytes, **kw: Any) -> Any:
+        calls.append(path)
+        if path == "/bad":
+            msg = "Invalid header value b'SECRET-VALUE\\n'"
+            raise ValueError(msg)
+        return real(method, path, data, **kw)
+
+    sender._conn.request = request  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG, logger="ml_infra_utils"):
+        sender.send("POST", "/bad", body(0), records=3)
+        sender.send("POST", "/good", body(1), records=1)
+        assert sender.close(timeout=10)
+    assert calls == ["/bad", "/good"]
+    assert [r[1] for r in recorder.requests] == ["/good"]
+    [error] = sender.errors
+    assert error.status is None
+    assert "ValueError" in str(error)
+    assert "SECRET" not in caplog.text
+    assert "SECRET" not in sender.rejected_path.read_text()
+    assert "/bad" in sender.rejected_path.read_text()
+    assert [r.levelname for r in caplog.records if "ValueError" in r.getMessage()] == [
+        "ERROR"
+    ]
+
+
 def full_disk(*_: object) -> None:
     raise OSError(28, "No space left on device")
 

@@ -23,7 +23,7 @@ from ._protocol import encode_logs, encode_run, logs_path, run_path
 from ._records import RecordBatch
 from ._settings import ENV_API_KEY, ENV_TRACKING_URL, env_str, runs_dir_setting
 from ._spool import SUFFIX, read_header
-from ._urls import check_url, positive_seconds, redact_url
+from ._urls import check_api_key, check_url, positive_seconds, redact_url
 from ._validators import check_experiment
 
 if TYPE_CHECKING:  # imported when a run opens: http.client and ssl cost ~30 ms
@@ -90,10 +90,7 @@ class HttpSink:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = check_url(url)
-        given: object = api_key  # users without a type checker pass anything
-        if given is not None and not isinstance(given, str):
-            msg = f"api_key must be a string or None, got {type(given).__name__}"
-            raise InputTypeError(msg)
+        api_key = check_api_key(api_key)
         if isinstance(max_batch, bool) or not isinstance(max_batch, int):
             msg = f"max_batch must be an int, got {type(max_batch).__name__}"
             raise InputTypeError(msg)
@@ -214,10 +211,13 @@ def send_spooled(
     """
     from ._http import BatchSender
 
+    if api_key is not None:
+        key = check_api_key(api_key)
+    else:
+        key = check_api_key(env_str(ENV_API_KEY, None), f"${ENV_API_KEY}")
     spool = runs_dir_setting(runs_dir) / SPOOL_DIR
     if not spool.is_dir():
         return 0
-    key = api_key if api_key is not None else env_str(ENV_API_KEY, None)
     deadline = time.monotonic() + timeout
     outboxes = sorted(spool.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
     delivered = 0

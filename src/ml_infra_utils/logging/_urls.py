@@ -14,7 +14,7 @@ import urllib.parse
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
-__all__ = ["check_url", "positive_seconds", "redact_url"]
+__all__ = ["check_api_key", "check_url", "positive_seconds", "redact_url"]
 
 
 def check_url(url: object, argument: str = "url") -> str:
@@ -43,6 +43,62 @@ def check_url(url: object, argument: str = "url") -> str:
         msg = f"{argument} has an invalid port: {redact_url(url)!r}"
         raise InvalidParameterError(msg) from None
     return url.rstrip("/")
+
+
+def check_api_key(
+    key: object, argument: str = "api_key", *, allow_empty: bool = True
+) -> str | None:
+    """Return *key* if it is ``None`` or a string of visible ASCII characters.
+
+    A key travels in an HTTP header, where only visible ASCII is safe: a
+    control character (often the trailing newline of a key read from a file)
+    or a non-ASCII letter would make every request fail, or never match on
+    the server. The message never shows the key, only where it is wrong.
+
+    Args:
+        key: the API key, or ``None``.
+        argument: the argument's name, for the message.
+        allow_empty: whether ``""`` is accepted (a client then sends no key).
+
+    Raises:
+        InputTypeError: *key* is neither a string nor ``None``.
+        InvalidParameterError: empty (unless allowed), or a character other
+            than ``"!"`` to ``"~"`` (a space, a control character, non-ASCII).
+
+    Examples:
+        >>> check_api_key("s3cret-KEY")
+        's3cret-KEY'
+        >>> try:
+        ...     check_api_key("s3cret-KEY\\n")
+        ... except ValueError as error:
+        ...     print(str(error)[:51])
+        api_key contains a control character at position 10
+    """
+    if key is None:
+        return None
+    if not isinstance(key, str):
+        msg = f"{argument} must be a string or None, got {type(key).__name__}"
+        raise InputTypeError(msg)
+    if not key and not allow_empty:
+        msg = f"{argument} must be a non-empty string or None"
+        raise InvalidParameterError(msg)
+    for position, char in enumerate(key):
+        if not "!" <= char <= "~":
+            what = (
+                "a space"
+                if char == " "
+                else "a control character"
+                if char < " " or char == "\x7f"
+                else "a non-ASCII character"
+            )
+            msg = (
+                f"{argument} contains {what} at position {position} (of {len(key)} "
+                "characters); only visible ASCII is allowed"
+            )
+            if char in "\r\n" and key.rstrip("\r\n") != key:
+                msg += " (a key read from a file? strip its trailing newline)"
+            raise InvalidParameterError(msg)
+    return key
 
 
 def redact_url(url: str) -> str:
