@@ -401,6 +401,56 @@ def test_send_spooled_delivers_what_runs_left(
     assert send_spooled(tmp_path / "nothing-here") == 0
 
 
+def test_send_spooled_skips_the_outbox_of_a_sender_still_spooling(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    """A live sender's outbox is locked: send_spooled (e.g. a cron job) leaves
+    it alone, so the records the sender appends later are not lost; once the
+    sender has closed, send_spooled delivers all of them."""
+    spool = tmp_path / ".spool"
+    dead = f"http://127.0.0.1:{free_port()}"
+    sender = make(dead, spool, name="live", max_retry_delay=5)
+    sender.send("POST", "/one", body(1), records=1)
+    wait_for(lambda: sender.spooling and sender.spool_path.exists())
+    assert send_spooled(tmp_path, url=recorder.url, api_key=KEY) == 0
+    assert recorder.requests == []
+    sender.send("POST", "/two", body(2), records=7)
+    assert sender.spool_path.exists()
+    with pytest.raises(InvalidParameterError, match="in use by another sender"):
+        make(dead, spool, name="live")
+    assert not sender.close(timeout=0.2)
+    assert send_spooled(tmp_path, url=recorder.url, api_key=KEY) == 8
+    assert [r[1] for r in recorder.requests] == ["/one", "/two"]
+    assert list(spool.glob("*.outbox")) == []
+
+
+def test_an_outbox_deleted_by_its_owner_before_the_lock_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening an existing outbox (create=False) that its owner deleted in the
+    meantime finds nothing; with create=True a fresh file is made."""
+    from ml_infra_utils.logging import _spool
+
+    owner = Outbox(tmp_path, "r", "http://h")
+    owner.open()
+    real_lock = _spool._lock
+
+    def lock_after_the_owner_removed_it(fd: int) -> bool:
+        if owner.is_open:
+            owner.remove()
+        return real_lock(fd)
+
+    monkeypatch.setattr(_spool, "_lock", lock_after_the_owner_removed_it)
+    with pytest.raises(FileNotFoundError):
+        Outbox(tmp_path, "r", "http://h").open(create=False)
+    owner.open()
+    fresh = Outbox(tmp_path, "r", "http://h")
+    fresh.open()
+    assert fresh.exists()
+    assert fresh.read() is None
+    fresh.remove()
+
+
 def test_send_spooled_raises_when_the_server_stays_away(tmp_path: Path) -> None:
     """Undeliverable outboxes raise TrackingServerError and stay on disk."""
     sender = make(f"http://127.0.0.1:{free_port()}", tmp_path / ".spool")

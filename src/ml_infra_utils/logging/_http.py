@@ -58,13 +58,17 @@ import threading
 import time
 from pathlib import Path
 
-from ml_infra_utils._errors import InputTypeError, TrackingServerError
+from ml_infra_utils._errors import (
+    InputTypeError,
+    InvalidParameterError,
+    TrackingServerError,
+)
 from ml_infra_utils._version import __version__
 from ml_infra_utils.decorators.retry import RetryAttempt, retry
 
 from ._connection import Connection, error_text, retry_after_seconds, retryable_status
 from ._protocol import API_KEY_HEADER
-from ._spool import Outbox, Request
+from ._spool import Outbox, OutboxInUseError, Request
 from ._urls import check_api_key, check_url, positive_seconds, redact_url
 
 __all__ = ["BatchSender"]
@@ -184,9 +188,20 @@ class BatchSender:
         )(self._send_once)
         if self._outbox.exists():  # left by an earlier process: it goes first
             with self._cond:
-                self._outbox.open()
-                self._spooling = True
-                self._start()
+                try:
+                    self._outbox.open(create=False)
+                except FileNotFoundError:  # delivered and deleted meanwhile
+                    pass
+                except OutboxInUseError as exc:
+                    msg = (
+                        f"name {name!r}: the outbox {self._outbox.path} is in use by "
+                        "another sender (in this process or another); a name must "
+                        "be unique among live senders"
+                    )
+                    raise InvalidParameterError(msg) from exc
+                else:
+                    self._spooling = True
+                    self._start()
 
     def __repr__(self) -> str:
         return (

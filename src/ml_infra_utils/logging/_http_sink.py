@@ -22,7 +22,7 @@ from ml_infra_utils._errors import (
 from ._protocol import encode_logs, encode_run, logs_path, run_path
 from ._records import RecordBatch
 from ._settings import ENV_API_KEY, ENV_TRACKING_URL, env_str, runs_dir_setting
-from ._spool import SUFFIX, read_header
+from ._spool import SUFFIX, OutboxInUseError, read_header
 from ._urls import check_api_key, check_url, positive_seconds, redact_url
 from ._validators import check_experiment
 
@@ -188,7 +188,10 @@ def send_spooled(
     """Send the requests that runs left spooled (server away when they ended).
 
     Each outbox in ``<runs_dir>/.spool/`` is sent in order, oldest first, to the
-    server it was meant for (or *url*), and deleted once delivered.
+    server it was meant for (or *url*), and deleted once delivered. An outbox
+    that a live sender (a run still going, here or in another process) has
+    open is skipped: that sender delivers it itself (not on Windows, which has
+    no lock for it: see ``docs/runs.md``).
 
     Args:
         runs_dir: the local store; default ``$ML_INFRA_UTILS_RUNS_DIR`` or
@@ -219,16 +222,22 @@ def send_spooled(
     if not spool.is_dir():
         return 0
     deadline = time.monotonic() + timeout
-    outboxes = sorted(spool.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
+    outboxes = sorted(spool.glob(f"*{SUFFIX}"), key=_mtime)
     delivered = 0
     for path in outboxes:
         target = url or read_header(path).get("url") or env_str(ENV_TRACKING_URL, None)
         if target is None:
             msg = f"{path} does not say which server it is for: pass url="
             raise TrackingServerError(msg)
-        sender = BatchSender(
-            target, name=path.name[: -len(SUFFIX)], spool_dir=spool, api_key=key
-        )
+        try:
+            sender = BatchSender(
+                target, name=path.name[: -len(SUFFIX)], spool_dir=spool, api_key=key
+            )
+        except InvalidParameterError as exc:
+            if not isinstance(exc.__cause__, OutboxInUseError):
+                raise
+            _log.info("skipped %s: a live sender is still writing it", path)
+            continue
         done = sender.close(max(0.0, deadline - time.monotonic()))
         delivered += sender.sent_records
         if not done:
@@ -239,3 +248,10 @@ def send_spooled(
             )
             raise TrackingServerError(msg)
     return delivered
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # delivered and deleted by its sender meanwhile
+        return 0.0
