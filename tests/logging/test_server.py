@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ml_infra_utils import (
     InputTypeError,
@@ -433,6 +435,128 @@ def test_a_body_without_content_length_gets_411(server: TrackingServer) -> None:
     )
     assert answer.startswith(b"HTTP/1.1 411 ")
     assert b'"status":411' in answer
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", []), ("name", {}), ("msg_id", []), ("value", {}), ("step", [])],
+)
+def test_an_unhashable_log_field_gets_400_not_500(
+    server: TrackingServer, client: Client, field: str, value: object
+) -> None:
+    """A list or an object where a string is expected is a bad field (400,
+    named, nothing written), not an internal error."""
+    run_id = create(client)
+    payload = logs(run_id, 2)
+    payload["logs"][1][field] = value
+    status, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", payload)
+    assert status == 400, answer
+    assert f"logs[1].{field}" in answer["error"]["message"]
+    assert only_run(server.runs_dir)["metrics"] == {}
+
+
+@pytest.mark.parametrize("status_value", [[], {}, ["running"], 1])
+def test_an_unhashable_run_status_gets_400_not_500(
+    client: Client, status_value: object
+) -> None:
+    """PUT /experiments/{id} with a status that is not a string: 400."""
+    run_id = "20260101-000000-0000abcd"
+    run = {"id": run_id, "experiment": "exp", "status": status_value}
+    status, answer, _ = client("PUT", f"/experiments/{run_id}", {"run": run})
+    assert status == 400, answer
+    assert "run.status" in answer["error"]["message"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(
+        ["name", "value", "msg_id", "step", "timestamp", "metadata", "extra"]
+    ),
+    value=json_values,
+)
+def test_any_json_in_any_log_field_gets_an_answer_below_500(
+    server: TrackingServer, client: Client, field: str, value: object
+) -> None:
+    """Whatever JSON a field holds, the server answers 200 or 400, never 500."""
+    payload = logs("20260101-000000-0000abcd", 1)
+    payload["logs"][0][field] = value
+    try:
+        raw = json.dumps(payload, allow_nan=False).encode()
+    except ValueError:
+        raw = json.dumps(payload).encode()  # bare NaN: the server refuses it
+    status, answer, _ = client(
+        "POST", "/experiments/20260101-000000-0000abcd/logs/batch", raw=raw
+    )
+    assert status in (200, 400, 404), answer
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(
+        ["experiment", "name", "status", "start_time", "end_time", "duration",
+         "params", "tags", "results", "error", "description"]
+    ),
+    value=json_values,
+    nested=st.booleans(),
+)  # fmt: skip
+def test_any_json_in_any_run_or_experiment_field_gets_an_answer_below_500(
+    client: Client, field: str, value: object, nested: bool
+) -> None:
+    """PUT /experiments/{id} and POST /experiments with any JSON in a field
+    (or in a param, tag or hyperparameter) answer 2xx or 400, never 500."""
+    run_id = "20260101-000000-0000abcd"
+    run: dict[str, Any] = {"id": run_id, "experiment": "exp"}
+    run[field] = {"k": value} if nested and field in ("params", "tags") else value
+    experiment: dict[str, Any] = {"name": "exp"}
+    experiment[field] = value
+    if nested:
+        experiment["hyperparams"] = [{"key": "k", "value": value}]
+    for method, path, payload in (
+        ("PUT", f"/experiments/{run_id}", {"run": run}),
+        ("POST", "/experiments", experiment),
+    ):
+        try:
+            raw = json.dumps(payload, allow_nan=False).encode()
+        except ValueError:
+            raw = json.dumps(payload).encode()
+        status, answer, _ = client(method, path, raw=raw)
+        assert status in (200, 201, 400, 409), answer
+
+
+@pytest.mark.parametrize("key", [None, KEY])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/experiments"), ("POST", "/health"), ("POST", "/nowhere")],
+)
+def test_a_non_ascii_content_length_gets_a_json_answer(
+    tmp_path: Path, key: str | None, method: str, path: str
+) -> None:
+    """Content-Length: "²" (a latin-1 digit int() refuses) is answered with a
+    JSON error on every path: the authorised one (411), and those refused
+    before the body (401 without the key, 405, 404), which used to drop the
+    connection unanswered."""
+    with TrackingServer(tmp_path, port=0, api_key=KEY, fsync=False) as server:
+        head = f"{method} {path} HTTP/1.1\r\nHost: x\r\n".encode()
+        if key is not None:
+            head += f"x-api-key: {key}\r\n".encode()
+        answer = raw_exchange(server, head + b"Content-Length: \xb2\r\n\r\n{}")
+        status = int(answer.split(b" ", 2)[1])
+        expected = {"/health": 405, "/nowhere": 404}.get(
+            path, 411 if key is not None else 401
+        )
+        assert status == expected, answer
+        assert f'"status":{expected}'.encode() in answer
+        assert list_runs(tmp_path) == []
 
 
 def test_a_malformed_request_line_gets_a_json_400(server: TrackingServer) -> None:

@@ -197,7 +197,11 @@ class App:
             sent = send(handler, status, payload)
         except ProtocolError as exc:
             status = exc.status
-            self._discard_body(handler)
+            try:
+                self._discard_body(handler)
+            except Exception:  # the answer must still go out; then close
+                _log.exception("could not drop the body of %s", method)
+                handler.close_connection = True
             headers = {"Retry-After": "1"} if status == 503 else {}
             if status == 405:
                 headers["Allow"] = info.get("allow", "")
@@ -336,7 +340,12 @@ class App:
         if handler.headers.get("Transfer-Encoding"):
             return None
         raw = handler.headers.get("Content-Length")
-        if raw is None or not raw.strip().isdigit():
+        if raw is None:
+            return None
+        raw = raw.strip()
+        # ASCII digits only: "²".isdigit() holds (headers are latin-1) but
+        # int("²") raises.
+        if not (raw.isascii() and raw.isdigit()):
             return None
         return int(raw)
 
