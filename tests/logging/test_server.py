@@ -30,6 +30,7 @@ from ml_infra_utils import (
     list_runs,
     load_run,
 )
+from ml_infra_utils.logging._payloads import parse_experiment
 from ml_infra_utils.logging._protocol import ProtocolError
 from ml_infra_utils.logging.server import TrackingServer
 
@@ -830,6 +831,49 @@ def test_stop_gives_up_waiting_after_its_timeout(
     assert "1 requests still running after 0.05 s" in caplog.text
 
 
+def test_a_request_outliving_stop_is_refused_and_writes_nothing(
+    server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After stop() gave up waiting and closed the store, a late request gets
+    503 (the client retries elsewhere/later) instead of reopening the run and
+    writing behind the closed store's back."""
+    run_id = create(client)
+    entered, release = threading.Event(), threading.Event()
+    append = server.store.append
+
+    def stuck(*args: Any) -> Any:
+        entered.set()
+        release.wait(20)
+        return append(*args)
+
+    monkeypatch.setattr(server.store, "append", stuck)
+    answers: list[int] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(
+            client("POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 2))[0]
+        )
+    )
+    worker.start()
+    assert entered.wait(20)
+    server.stop(timeout=0.05)
+    release.set()
+    worker.join(20)
+    assert answers == [503]
+    assert only_run(server.runs_dir)["metrics"] == {}
+    assert server.store._runs == {}
+    store = server.store
+    with pytest.raises(ProtocolError) as refused:
+        store.put({"id": run_id, "experiment": "exp"})
+    assert refused.value.status == 503
+    for call in (
+        lambda: store.create_workspace("w", None),
+        lambda: store.info(run_id),
+        lambda: store.create(parse_experiment({"name": "late"}), host=None),
+    ):
+        with pytest.raises(ProtocolError, match="shutting down"):
+            call()
+
+
 def test_the_dedup_window_forgets_the_oldest_random_ids(
     server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -871,7 +915,11 @@ def test_reopening_reads_only_the_tail_and_unescapes_ids(
 def test_a_moved_run_is_found_again(server: TrackingServer, client: Client) -> None:
     """A run directory renamed on disk is looked up again, not served stale."""
     run_id = create(client)
-    server.store.close()
+    store = server.store
+    for run in store._runs.values():  # evicted, as max_open does (close() refuses)
+        run.closed = True
+        run.sink.close()
+    store._runs.clear()
     old = next(server.runs_dir.glob(f"*/{run_id}"))
     new = old.parent.parent / "renamed" / run_id
     new.parent.mkdir()

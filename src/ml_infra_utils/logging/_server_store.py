@@ -118,6 +118,7 @@ class RemoteStore:
         self._runs: collections.OrderedDict[str, _Run] = collections.OrderedDict()
         self._paths: dict[str, Path] = {}
         self._workspace_lock = threading.Lock()
+        self._closed = False  # then every call refuses (503): nothing reopens
 
     # ------------------------------------------------------------ runs
     def create(self, new: NewExperiment, *, host: str | None) -> dict[str, Any]:
@@ -149,6 +150,7 @@ class RemoteStore:
             "description": new.description,
         }
         with self._lock:
+            self._check_open()
             self._open_new(info)
         return dict(info)
 
@@ -156,6 +158,7 @@ class RemoteStore:
         """Create or update a run from a client's record; ``(record, created)``."""
         run_id = record["id"]
         with self._lock:
+            self._check_open()
             if self._locate(run_id) is None:
                 self._open_new(record)
                 return dict(record), True
@@ -271,14 +274,22 @@ class RemoteStore:
                 steps[name] = step
 
     def close(self) -> None:
-        """Close every open run (fsync its metrics when enabled)."""
+        """Close every open run (fsync its metrics when enabled); from then on
+        every request the store gets is refused with 503 (a request that
+        outlived the server's stop() must not reopen a run and write)."""
         with self._lock:
+            self._closed = True
             runs = list(self._runs.values())
             self._runs.clear()
         for run in runs:
             with run.lock:
                 run.closed = True
                 run.sink.close()
+
+    def _check_open(self) -> None:
+        # Called with self._lock held.
+        if self._closed:
+            raise ProtocolError(503, "the server is shutting down")
 
     # ------------------------------------------------------------ open runs
     def _path(self, run: _Run) -> Path:
@@ -313,6 +324,7 @@ class RemoteStore:
         """The open run *run_id* with its lock held (404 if it does not exist)."""
         while True:
             with self._lock:
+                self._check_open()
                 run = self._runs.get(run_id)
                 if run is None:
                     run = self._reopen(run_id)
@@ -377,6 +389,8 @@ class RemoteStore:
             "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         }
         with self._workspace_lock:
+            with self._lock:
+                self._check_open()
             data = self._workspaces()
             data[workspace_id] = workspace
             self.root.mkdir(parents=True, exist_ok=True)
