@@ -874,6 +874,81 @@ def test_a_request_outliving_stop_is_refused_and_writes_nothing(
             call()
 
 
+def test_max_workers_bounds_the_bodies_held_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With max_workers=1 and several clients posting at once, one body at a
+    time is read: the others wait for the slot before reading theirs."""
+    import ml_infra_utils.logging._server_app as server_app
+
+    with TrackingServer(tmp_path, port=0, fsync=False, max_workers=1) as server:
+        app = server.app
+        first = Client(server)
+        run_id = create(first)
+        first.close()
+        lock = threading.Lock()
+        held: list[int] = [0, 0]  # now, peak
+        read_body, dispatch = app._read_body, app._dispatch
+        clients = 4
+
+        def counted_read(handler: Any) -> bytes:
+            data = read_body(handler)
+            with lock:
+                held[0] += 1
+                held[1] = max(held)
+            return data
+
+        waited = threading.Event()
+
+        def slow_dispatch(*args: Any, **kwargs: Any) -> Any:
+            if not waited.is_set():  # the first: until every client is in
+                end = time.monotonic() + 20
+                while app._busy < clients and time.monotonic() < end:
+                    time.sleep(0.01)
+                time.sleep(0.2)  # time for the others to read a body (before the fix)
+                waited.set()
+            try:
+                return dispatch(*args, **kwargs)
+            finally:
+                with lock:
+                    held[0] -= 1
+
+        monkeypatch.setattr(app, "_read_body", counted_read)
+        monkeypatch.setattr(app, "_dispatch", slow_dispatch)
+        statuses: list[int] = []
+
+        def post(start: int) -> None:
+            client = Client(server)
+            path = f"/experiments/{run_id}/logs/batch"
+            payload = logs(run_id, 5, start=start)
+            for log in payload["logs"]:  # any order: Tora's random ids
+                log["msg_id"] = str(uuid.uuid4())
+            statuses.append(client("POST", path, payload)[0])
+            client.close()
+
+        threads = [threading.Thread(target=post, args=(5 * i,)) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert statuses == [200] * clients
+        assert held[1] == 1
+        monkeypatch.setattr(server_app, "_SLOT_WAIT", 0.05)
+        app._slots.acquire()  # every slot taken: the next request waits, then 503
+        try:
+            client = Client(server)
+            status, answer, response = client(
+                "POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 1)
+            )
+            client.close()
+        finally:
+            app._slots.release()
+    assert status == 503
+    assert "busy" in answer["error"]["message"]
+    assert response.getheader("Retry-After") == "1"
+    assert len(only_run(tmp_path)["metrics"]["loss"]["steps"]) == 5 * clients
+
+
 def test_the_dedup_window_forgets_the_oldest_random_ids(
     server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

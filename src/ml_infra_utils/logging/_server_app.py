@@ -38,6 +38,7 @@ __all__ = ["App", "HTTPServer", "Handler", "send"]
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
 _DRAIN_LIMIT = 64 * 1024 * 1024  # an unwanted body up to this is read and dropped
+_SLOT_WAIT = 30.0  # seconds a request waits for a worker slot, then 503
 
 
 class HTTPServer(http.server.ThreadingHTTPServer):
@@ -137,7 +138,10 @@ class App:
     """What a tracking server does with each request (private; see ``server.py``).
 
     Thread-safe: the HTTP server calls :meth:`serve` from one thread per
-    connection; at most *max_workers* requests are decoded and stored at once.
+    connection; at most *max_workers* requests read their body, decode and
+    store it at once (the slot is taken *before* the body is read, so at most
+    ``max_workers * max_body`` bytes of bodies are in memory); a request that
+    waits more than 30 s for a slot gets 503 with ``Retry-After``.
     """
 
     def __init__(
@@ -264,11 +268,17 @@ class App:
             "logs": "POST",
         }
         _allow(method, allowed[route], info)
-        body = self._read_body(handler) if method in ("POST", "PUT") else b""
-        with self._slots:
+        # The slot first, then the body: the bodies held in memory are bounded
+        # by max_workers, not by the number of connections.
+        if not self._slots.acquire(timeout=_SLOT_WAIT):
+            raise ProtocolError(503, "the server is busy; retry later")
+        try:
+            body = self._read_body(handler) if method in ("POST", "PUT") else b""
             return self._dispatch(
                 route, method, run_id, body, handler=handler, info=info
             )
+        finally:
+            self._slots.release()
 
     def _dispatch(
         self,

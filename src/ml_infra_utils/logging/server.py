@@ -76,7 +76,11 @@ class TrackingServer:
         max_body: the largest request body accepted, in bytes (413 above).
         fsync: fsync ``run.json`` on every change and the metrics when a run
             is closed (at :meth:`stop`).
-        max_workers: requests handled at once (more wait); bounds memory.
+        max_workers: requests handled at once, from reading the body to the
+            answer; more wait for a slot (up to 30 s, then 503). The bodies in
+            memory are bounded by ``max_workers * max_body`` bytes (64 MiB by
+            default), however many clients connect. A client that sends its
+            body slowly holds its slot meanwhile.
 
     Raises:
         OSError: the address cannot be bound (e.g. the port is in use).
