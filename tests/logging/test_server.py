@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import itertools
 import json
 import logging
 import socket
@@ -32,6 +33,7 @@ from ml_infra_utils import (
 )
 from ml_infra_utils.logging._payloads import parse_experiment
 from ml_infra_utils.logging._protocol import ProtocolError
+from ml_infra_utils.logging._server_store import SeqRanges
 from ml_infra_utils.logging.server import TrackingServer
 
 KEY = "s3rver-key"
@@ -741,7 +743,15 @@ def test_protocol_errors_carry_their_status() -> None:
     ("batches", "expected_steps"),
     [
         ([range(10), range(5, 15)], list(range(15))),  # overlap: a repeat + more
-        ([range(5, 10), range(5)], list(range(5, 10))),  # below the watermark
+        ([range(5, 10), range(5)], [*range(5, 10), *range(5)]),  # sent late
+        (
+            [range(10), range(20, 30), range(5, 25)],
+            [*range(10), *range(20, 30), *range(10, 20)],
+        ),  # a gap filled
+        (
+            [range(10), [12, 11, 14], [13, 10, 11, 15]],
+            [*range(10), 12, 11, 14, 13, 10, 15],
+        ),
         ([range(10), [12, 11, 14]], [*range(10), 12, 11, 14]),  # gaps, unordered
         ([[3, 1, 2], [1, 2, 3]], [3, 1, 2]),  # unordered, repeated
     ],
@@ -753,7 +763,8 @@ def test_sequence_ids_in_any_order_are_stored_once(
     expected_steps: list[int],
 ) -> None:
     """Our clients send contiguous ascending ids (the fast path); anything else
-    still stores each new id once (ids at or below the highest stored are old)."""
+    still stores each new id once, also ids below the highest stored (a request
+    refused once and sent again later)."""
     run_id = create(client)
     for seqs in batches:
         payload = {
@@ -964,6 +975,97 @@ def test_the_dedup_window_forgets_the_oldest_random_ids(
     assert send("u1", "u2", "u3", "u4") == 4
     assert send("u2", "u3", "u4") == 0  # in the window
     assert send("u1") == 1  # fell out of the window of 3
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 200), st.integers(0, 20)).map(
+            lambda t: (t[0], t[0] + t[1])
+        ),
+        max_size=30,
+    )
+)
+def test_seq_ranges_hold_exactly_the_numbers_added(
+    ranges: list[tuple[int, int]],
+) -> None:
+    """SeqRanges against a plain set: same members, disjoint sorted ranges
+    that never touch."""
+    seqs = SeqRanges()
+    members: set[int] = set()
+    for lo, hi in ranges:
+        seqs.add(lo, hi)
+        members.update(range(lo, hi + 1))
+    assert [n for n in range(-1, 230) if n in seqs] == sorted(members)
+    assert seqs.top == max(members, default=-1)
+    pairs = list(zip(seqs.starts, seqs.ends, strict=True))
+    assert all(lo <= hi for lo, hi in pairs)
+    assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(pairs))
+
+
+def test_too_many_gaps_fill_the_oldest(
+    monkeypatch: pytest.MonkeyPatch, server: TrackingServer, client: Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Beyond MAX_GAPS gaps in a run, the oldest gap counts as stored (a
+    warning says so): memory per run stays bounded."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.MAX_GAPS", 2)
+    seqs = SeqRanges()
+    for n in (0, 2, 4, 6):
+        seqs.add(n, n)
+    assert repr(seqs) == "SeqRanges([(0, 2), (4, 4), (6, 6)])"
+    assert seqs.filled == 1
+    run_id = create(client)
+    path = f"/experiments/{run_id}/logs/batch"
+    for seqs_sent in ([0, 2, 4], [6]):
+        payload = {
+            "logs": [
+                {"name": "m", "msg_id": f"{run_id}:{n}", "value": n, "step": n}
+                for n in seqs_sent
+            ]
+        }
+        client("POST", path, payload)
+    assert "the 1 oldest count as stored" in caplog.text
+    payload = {"logs": [{"name": "m", "msg_id": f"{run_id}:1", "value": 1, "step": 1}]}
+    assert client("POST", path, payload)[1]["data"]["duplicates"] == 1
+
+
+def test_a_late_range_is_stored_once_across_a_restart(tmp_path: Path) -> None:
+    """Ids sent late (below the highest stored) are stored, and recognised as
+    duplicates after a restart, from the file."""
+    with TrackingServer(tmp_path, port=0, fsync=False) as first:
+        client = Client(first)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        client("POST", path, logs(run_id, 5, start=10))
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        late = client("POST", path, logs(run_id, 5, start=3))[1]["data"]
+        again = client("POST", path, logs(run_id, 15))[1]["data"]
+        client.close()
+    assert late == {"received": 5, "stored": 5, "duplicates": 0}
+    assert again == {"received": 15, "stored": 5, "duplicates": 10}
+    steps = only_run(tmp_path)["metrics"]["loss"]["steps"]
+    assert sorted(steps) == list(range(15))
+
+
+def test_ids_older_than_the_tail_read_count_as_stored_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the tail read after a restart is not the whole file, sequence ids
+    below the lowest one in it count as stored (the documented limit)."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.TAIL_BYTES", 300)
+    with TrackingServer(tmp_path, port=0, fsync=False) as first:
+        client = Client(first)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        client("POST", path, logs(run_id, 20))
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        _, answer, _ = client("POST", path, logs(run_id, 21))
+        client.close()
+    assert answer["data"] == {"received": 21, "stored": 1, "duplicates": 20}
 
 
 def test_reopening_reads_only_the_tail_and_unescapes_ids(

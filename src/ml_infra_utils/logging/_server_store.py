@@ -9,9 +9,13 @@ spooled request replayed, a server restarted in between). Per run the store
 remembers what it stored:
 
 * ids of the form ``"<run id>:<n>"`` (our clients number every record of a run
-  in order) by the highest ``n`` stored: a record with ``n`` at or below it is a
-  duplicate. This is exact, costs nothing per record, and survives a restart
-  (rebuilt from the last lines of ``metrics.jsonl``);
+  in order) as the ranges of ``n`` stored (:class:`SeqRanges`): for a client
+  sending in order that is one range, so it costs nothing per record; a request
+  refused once and sent again later (out of order) is still stored, once. The
+  ranges are rebuilt after a restart from the last ``TAIL_BYTES`` of
+  ``metrics.jsonl``; ids below the lowest one seen there count as stored (a gap
+  that old is not filled after a restart). At most :data:`MAX_GAPS` gaps are
+  kept per run; beyond, the oldest gap counts as stored (with a warning);
 * any other id (Tora's random UUIDs) in a window of the run's last
   :data:`DEDUP_WINDOW` ids, also rebuilt from the file after a restart. A
   repeated request is always recent (it repeats the one before), and a request
@@ -23,9 +27,11 @@ recently used is closed first and rebuilt from its files when it is used again.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import datetime as dt
 import json
+import logging
 import re
 import secrets
 import threading
@@ -46,14 +52,72 @@ from ._store import _read_info
 from ._validators import check_experiment
 from .sinks import RunStoreSink
 
-__all__ = ["DEDUP_WINDOW", "RemoteStore"]
+__all__ = ["DEDUP_WINDOW", "MAX_GAPS", "RemoteStore", "SeqRanges"]
 
 DEDUP_WINDOW = MAX_LOGS_PER_REQUEST
 TAIL_BYTES = 32 * 1024 * 1024  # covers DEDUP_WINDOW lines of the usual size
 WORKSPACES_FILE = ".workspaces.json"
+MAX_GAPS = 10_000  # per run: gaps in the sequence ids stored, beyond: filled
+
+_log = logging.getLogger("ml_infra_utils.logging.server")
 
 _MSG_ID = re.compile(rb'"msg_id":"((?:[^"\\]|\\.)*)"')
 _LINE = re.compile(rb'"name":"([^"]*)".*?"step":(\d+)')
+
+
+class SeqRanges:
+    """Sorted, disjoint ranges of integers (the sequence numbers stored).
+
+    Examples:
+        >>> ranges = SeqRanges()
+        >>> ranges.add(0, 9)
+        >>> ranges.add(20, 29)
+        >>> ranges.add(5, 14)
+        >>> ranges
+        SeqRanges([(0, 14), (20, 29)])
+        >>> 14 in ranges, 15 in ranges, ranges.top
+        (True, False, 29)
+    """
+
+    __slots__ = ("ends", "filled", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.filled = 0  # gaps counted as stored because there were too many
+
+    def __repr__(self) -> str:
+        return f"SeqRanges({list(zip(self.starts, self.ends, strict=True))})"
+
+    def __contains__(self, n: int) -> bool:
+        i = bisect.bisect_right(self.starts, n) - 1
+        return i >= 0 and n <= self.ends[i]
+
+    @property
+    def top(self) -> int:
+        """The highest number in a range (-1 when empty)."""
+        return self.ends[-1] if self.ends else -1
+
+    def add(self, lo: int, hi: int) -> None:
+        """Add the numbers *lo* to *hi* (inclusive), merging touching ranges."""
+        starts, ends = self.starts, self.ends
+        if not ends or lo > ends[-1] + 1:  # above everything: the usual case
+            starts.append(lo)
+            ends.append(hi)
+        elif lo >= starts[-1]:  # touches the last range
+            ends[-1] = max(ends[-1], hi)
+        else:
+            i = bisect.bisect_left(ends, lo - 1)  # the first range ending >= lo-1
+            j = bisect.bisect_right(starts, hi + 1)  # ranges from i to j-1 touch
+            if i == j:
+                starts.insert(i, lo)
+                ends.insert(i, hi)
+            else:
+                starts[i:j] = [min(lo, starts[i])]
+                ends[i:j] = [max(hi, ends[j - 1])]
+        while len(starts) > MAX_GAPS + 1:  # fill the oldest gap
+            del starts[1], ends[0]
+            self.filled += 1
 
 
 class _Run:
@@ -61,13 +125,13 @@ class _Run:
 
     __slots__ = (
         "closed",
-        "high",
         "info",
         "lock",
         "max_steps",
         "order",
         "prefix",
         "recent",
+        "seqs",
         "sink",
     )
 
@@ -76,7 +140,7 @@ class _Run:
         self.sink = sink
         self.info = info
         self.prefix = f"{info['id']}:"
-        self.high = -1
+        self.seqs = SeqRanges()
         self.recent: set[str] = set()
         self.order: collections.deque[str] = collections.deque()
         self.max_steps: dict[str, int] | None = None
@@ -91,12 +155,12 @@ class _Run:
 
     def seen(self, msg_id: str) -> bool:
         n = self.seq(msg_id)
-        return n <= self.high if n is not None else msg_id in self.recent
+        return n in self.seqs if n is not None else msg_id in self.recent
 
     def remember(self, msg_id: str) -> None:
         n = self.seq(msg_id)
         if n is not None:
-            self.high = max(self.high, n)
+            self.seqs.add(n, n)
             return
         if msg_id in self.recent:
             return
@@ -220,10 +284,19 @@ class RemoteStore:
         if metrics:
             run.sink.write(RecordBatch(run_id, 0, metrics, (), ids[:count]))
             if top is not None:
-                run.high = max(run.high, top)
+                run.seqs.add(top - count + 1, top)
             else:
                 for msg_id in ids[:count]:
                     run.remember(msg_id)
+            if run.seqs.filled:
+                _log.warning(
+                    "run %s: more than %d gaps in its sequence ids; the %d oldest "
+                    "count as stored",
+                    run_id,
+                    MAX_GAPS,
+                    run.seqs.filled,
+                )
+                run.seqs.filled = 0
         if results:
             run.sink.write(RecordBatch(run_id, 0, (), results, ids[count:]))
             run.info["results"] = {**run.info.get("results", {})}
@@ -243,7 +316,7 @@ class RemoteStore:
             # contiguous range above everything stored. One C-level comparison
             # proves it, and then no record needs a look of its own.
             first = run.seq(ids[0])
-            if first is not None and first > run.high:
+            if first is not None and first > run.seqs.top:
                 expected = [f"{run.prefix}{n}" for n in range(first, first + len(ids))]
                 if ids == expected:
                     return logs.metrics, expected, first + len(ids) - 1
@@ -346,8 +419,12 @@ class RemoteStore:
         sink = RunStoreSink(self.root, fsync=self.fsync)
         sink.open(info)
         run = _Run(sink, info)
-        for msg_id in _tail_ids(path / METRICS_FILE):
+        ids, whole = _tail_ids(path / METRICS_FILE)
+        for msg_id in ids:
             run.remember(msg_id)
+        if not whole and run.seqs.starts and run.seqs.starts[0] > 0:
+            # Older than the tail read: counted as stored (not read again).
+            run.seqs.add(0, run.seqs.starts[0] - 1)
         self._keep(run_id, run)
         return run
 
@@ -410,8 +487,9 @@ def valid_run_id(text: str) -> bool:
     return True
 
 
-def _tail_ids(path: Path) -> list[str]:
-    """The message ids in the last ``TAIL_BYTES`` of a ``metrics.jsonl``."""
+def _tail_ids(path: Path) -> tuple[list[str], bool]:
+    """The message ids in the last ``TAIL_BYTES`` of a ``metrics.jsonl``, and
+    whether that was the whole file."""
     try:
         with path.open("rb") as file:
             size = file.seek(0, 2)
@@ -419,7 +497,7 @@ def _tail_ids(path: Path) -> list[str]:
             file.seek(start)
             data = file.read()
     except FileNotFoundError:
-        return []
+        return [], True
     if start:
         data = data[data.find(b"\n") + 1 :]
     ids = []
@@ -429,7 +507,7 @@ def _tail_ids(path: Path) -> list[str]:
             ids.append(json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode())
         except ValueError:
             continue
-    return ids
+    return ids, not start
 
 
 def _max_steps(path: Path) -> dict[str, int]:
