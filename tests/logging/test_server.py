@@ -309,6 +309,48 @@ def test_duplicates_are_recognised_after_a_restart(tmp_path: Path, kind: str) ->
     assert only_run(tmp_path)["metrics"]["loss"]["steps"] == list(range(20))
 
 
+@pytest.mark.parametrize("numbered", [False, True])
+def test_results_are_recognised_after_a_restart(tmp_path: Path, numbered: bool) -> None:
+    """A result's msg_id is kept on disk too: the same result sent again to a
+    restarted server is a duplicate, not stored (and counted) again."""
+    with TrackingServer(tmp_path, port=0, fsync=True) as first:
+        client = Client(first)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        msg_id = f"{run_id}:7" if numbered else "res-1"
+        result = {
+            "name": "acc",
+            "msg_id": msg_id,
+            "value": 0.9,
+            "metadata": {"type": "result"},
+        }
+        once = client("POST", path, {"logs": [result]})[1]["data"]
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        again = client("POST", path, {"logs": [result]})[1]["data"]
+        client.close()
+    assert once == {"received": 1, "stored": 1, "duplicates": 0}
+    assert again == {"received": 1, "stored": 0, "duplicates": 1}
+    assert only_run(tmp_path)["results"] == {"acc": 0.9}
+
+
+def test_a_torn_result_id_line_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line of the result-id file cut by a crash is ignored, the others read;
+    of a long file only the tail is read."""
+    from ml_infra_utils.logging._server_store import _result_ids
+
+    path = tmp_path / ".result_ids"
+    path.write_bytes(b'"a"\n"b"\n5\n"c')
+    assert _result_ids(path) == ["a", "b"]
+    assert _result_ids(tmp_path / "missing") == []
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.TAIL_BYTES", 10)
+    path.write_bytes(b'"first"\n"second"\n"third"\n')
+    assert _result_ids(path) == ["third"]
+
+
 def test_runs_closed_to_save_memory_keep_their_ids(tmp_path: Path) -> None:
     """With one run open at a time, switching runs rebuilds what each stored."""
     with TrackingServer(tmp_path, port=0, fsync=False) as server:

@@ -21,6 +21,10 @@ remembers what it stored:
   repeated request is always recent (it repeats the one before), and a request
   holds at most ``MAX_LOGS_PER_REQUEST`` records, which the window covers.
 
+Results go to ``run.json``, which keeps no ids: their ids are appended to the
+run's ``.result_ids`` (one JSON string a line) and read again with the metrics'
+when the run is reopened.
+
 At most ``max_open`` runs are held open (file descriptor and ids); the least
 recently used is closed first and rebuilt from its files when it is used again.
 """
@@ -32,6 +36,7 @@ import collections
 import datetime as dt
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -46,6 +51,7 @@ from ._records import (
     RUN_FILE,
     SCHEMA_VERSION,
     RecordBatch,
+    write_all,
     write_json_atomic,
 )
 from ._store import _read_info
@@ -57,6 +63,7 @@ __all__ = ["DEDUP_WINDOW", "MAX_GAPS", "RemoteStore", "SeqRanges"]
 DEDUP_WINDOW = MAX_LOGS_PER_REQUEST
 TAIL_BYTES = 32 * 1024 * 1024  # covers DEDUP_WINDOW lines of the usual size
 WORKSPACES_FILE = ".workspaces.json"
+RESULT_IDS_FILE = ".result_ids"  # in a run's directory: its results' msg_ids
 MAX_GAPS = 10_000  # per run: gaps in the sequence ids stored, beyond: filled
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
@@ -303,6 +310,9 @@ class RemoteStore:
             run.info["results"].update((r[0], r[1]) for r in results)
             for msg_id in ids[count:]:
                 run.remember(msg_id)
+            # run.json keeps no ids: they go to a file of their own, read
+            # again when the run is reopened (after a restart or eviction).
+            self._keep_result_ids(run, ids[count:])
         return stored, len(logs) - stored
 
     def _new_metrics(
@@ -332,6 +342,17 @@ class RemoteStore:
             metrics += flat[4 * i : 4 * i + 4]
             kept.append(msg_id)
         return metrics, kept, None
+
+    def _keep_result_ids(self, run: _Run, ids: list[str]) -> None:
+        data = "".join(json.dumps(i) + "\n" for i in ids).encode()
+        path = self._path(run) / RESULT_IDS_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            write_all(fd, data)
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _fill_steps(self, run: _Run, metrics: list[Any]) -> None:
         # Metrics sent without a step take the next step of their name, as a
@@ -422,6 +443,8 @@ class RemoteStore:
         ids, whole = _tail_ids(path / METRICS_FILE)
         for msg_id in ids:
             run.remember(msg_id)
+        for msg_id in _result_ids(path / RESULT_IDS_FILE):
+            run.remember(msg_id)
         if not whole and run.seqs.starts and run.seqs.starts[0] > 0:
             # Older than the tail read: counted as stored (not read again).
             run.seqs.add(0, run.seqs.starts[0] - 1)
@@ -508,6 +531,29 @@ def _tail_ids(path: Path) -> tuple[list[str], bool]:
         except ValueError:
             continue
     return ids, not start
+
+
+def _result_ids(path: Path) -> list[str]:
+    """The last results' message ids kept in a run's ``RESULT_IDS_FILE``."""
+    try:
+        with path.open("rb") as file:
+            size = file.seek(0, 2)
+            start = max(0, size - TAIL_BYTES)
+            file.seek(start)
+            lines = file.read().split(b"\n")
+    except FileNotFoundError:
+        return []
+    if start:
+        lines = lines[1:]  # maybe cut
+    ids = []
+    for line in lines[-DEDUP_WINDOW:]:
+        try:
+            msg_id = json.loads(line)
+        except ValueError:
+            continue  # the last line of a crash, or an empty one
+        if isinstance(msg_id, str):
+            ids.append(msg_id)
+    return ids
 
 
 def _max_steps(path: Path) -> dict[str, int]:
