@@ -563,12 +563,24 @@ def test_which_statuses_are_retried() -> None:
         ("localhost:8787", InvalidParameterError),
         ("http://user:pw@h", InvalidParameterError),
         ("http://h:99999", InvalidParameterError),
+        ("http://127.0.0.1:8787/my api", InvalidParameterError),
+        ("http://127.0.0.1:8787/x\n", InvalidParameterError),
+        ("http://127.0.0.1:8787/\x7f", InvalidParameterError),
+        ("http://127.0.0.1:8787/caf\u00e9", InvalidParameterError),
+        ("http://127.0.0.1:8787/?q=\u00e9", InvalidParameterError),
     ],
 )
 def test_bad_urls_are_refused(url: object, error: type[Exception]) -> None:
     """Only http(s) URLs with a host and no credentials are accepted."""
     with pytest.raises(error):
         check_url(url)
+
+
+def test_a_non_ascii_host_name_is_accepted() -> None:
+    """Only the path and query must be ASCII: http.client encodes a host (IDNA)."""
+    assert (
+        check_url("http://b\u00fccher.example/api") == "http://b\u00fccher.example/api"
+    )
 
 
 def test_urls_are_shown_without_secrets() -> None:

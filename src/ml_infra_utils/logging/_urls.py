@@ -22,11 +22,20 @@ def check_url(url: object, argument: str = "url") -> str:
 
     Raises:
         InputTypeError: *url* is not a string.
-        InvalidParameterError: another scheme, no host, or credentials in it.
+        InvalidParameterError: another scheme, no host, credentials in it, or
+            a space or control character in it, or a non-ASCII path (every
+            request would fail).
     """
     if not isinstance(url, str):
         msg = f"{argument} must be a string, got {type(url).__name__}"
         raise InputTypeError(msg)
+    for position, char in enumerate(url):
+        if char <= " " or char == "\x7f":
+            msg = (
+                f"{argument} contains a space or a control character at position "
+                f"{position}; percent-encode it (%20...)"
+            )
+            raise InvalidParameterError(msg)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"{argument} must be an http:// or https:// URL with a host, got {url!r}"
@@ -36,6 +45,9 @@ def check_url(url: object, argument: str = "url") -> str:
             f"{argument} must not contain credentials (user:password@); pass the key "
             "as api_key (or $ML_INFRA_UTILS_API_KEY)"
         )
+        raise InvalidParameterError(msg)
+    if not (parts.path + parts.query).isascii():  # the host may be (IDNA)
+        msg = f"{argument} has a non-ASCII path or query; percent-encode it"
         raise InvalidParameterError(msg)
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port
