@@ -451,6 +451,32 @@ def test_an_outbox_deleted_by_its_owner_before_the_lock_is_not_reused(
     fresh.remove()
 
 
+def test_send_spooled_raises_for_an_outbox_with_a_bad_url(tmp_path: Path) -> None:
+    """Only a lock makes send_spooled skip an outbox: a bad URL in its header
+    still raises."""
+    spool = tmp_path / ".spool"
+    spool.mkdir()
+    (spool / "x.outbox").write_bytes(
+        b'#ml-infra-utils-outbox 1 {"url": "ftp://h"}\nPOST /x 0 {}\n'
+    )
+    with pytest.raises(InvalidParameterError, match="http://"):
+        send_spooled(tmp_path)
+
+
+def test_an_outbox_gone_before_it_is_opened_is_not_spooled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outbox delivered and deleted by its owner between the look and the
+    open: the new sender starts empty; send_spooled's sort copes with it."""
+    from ml_infra_utils.logging import _http_sink
+
+    monkeypatch.setattr(Outbox, "exists", lambda _self: True)
+    sender = make("http://127.0.0.1:9", tmp_path, name="gone")
+    assert not sender.spooling
+    assert sender.close(timeout=0)
+    assert _http_sink._mtime(tmp_path / "gone.outbox") == 0.0
+
+
 def test_send_spooled_raises_when_the_server_stays_away(tmp_path: Path) -> None:
     """Undeliverable outboxes raise TrackingServerError and stay on disk."""
     sender = make(f"http://127.0.0.1:{free_port()}", tmp_path / ".spool")

@@ -604,6 +604,24 @@ def test_a_non_ascii_content_length_gets_a_json_answer(
         assert list_runs(tmp_path) == []
 
 
+def test_a_failure_while_dropping_a_body_still_answers(
+    server: TrackingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If dropping an unwanted body fails, the error answer still goes out
+    (then the connection closes)."""
+
+    def broken(handler: Any) -> None:
+        msg = "broken"
+        raise ValueError(msg)
+
+    monkeypatch.setattr(server.app, "_discard_body", broken)
+    answer = raw_exchange(
+        server, b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert b"Connection: close" in answer
+
+
 def test_a_malformed_request_line_gets_a_json_400(server: TrackingServer) -> None:
     """http.server's own errors are JSON too."""
     answer = raw_exchange(server, b"NONSENSE\r\n\r\n")
