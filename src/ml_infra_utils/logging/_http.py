@@ -111,7 +111,8 @@ class BatchSender:
             paths are appended to it.
         name: names the outbox (``<spool_dir>/<name>.outbox``) and the thread;
             a sender finding an outbox of its name left by an earlier process
-            sends it first.
+            sends it first. An open outbox is locked: a second live sender of
+            the same name raises :class:`~ml_infra_utils.InvalidParameterError`.
         spool_dir: where outboxes live (created when first needed).
         api_key: sent as ``x-api-key``; never shown anywhere. Visible ASCII
             only (a control character, such as a key file's newline, raises
