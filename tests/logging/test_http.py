@@ -402,6 +402,82 @@ def test_send_spooled_delivers_what_runs_left(
     assert send_spooled(tmp_path / "nothing-here") == 0
 
 
+def test_send_spooled_skips_the_outbox_of_a_sender_still_spooling(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    """A live sender's outbox is locked: send_spooled (e.g. a cron job) leaves
+    it alone, so the records the sender appends later are not lost; once the
+    sender has closed, send_spooled delivers all of them."""
+    spool = tmp_path / ".spool"
+    dead = f"http://127.0.0.1:{free_port()}"
+    sender = make(dead, spool, name="live", max_retry_delay=5)
+    sender.send("POST", "/one", body(1), records=1)
+    wait_for(lambda: sender.spooling and sender.spool_path.exists())
+    assert send_spooled(tmp_path, url=recorder.url, api_key=KEY) == 0
+    assert recorder.requests == []
+    sender.send("POST", "/two", body(2), records=7)
+    assert sender.spool_path.exists()
+    with pytest.raises(InvalidParameterError, match="in use by another sender"):
+        make(dead, spool, name="live")
+    assert not sender.close(timeout=0.2)
+    assert send_spooled(tmp_path, url=recorder.url, api_key=KEY) == 8
+    assert [r[1] for r in recorder.requests] == ["/one", "/two"]
+    assert list(spool.glob("*.outbox")) == []
+
+
+def test_an_outbox_deleted_by_its_owner_before_the_lock_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening an existing outbox (create=False) that its owner deleted in the
+    meantime finds nothing; with create=True a fresh file is made."""
+    from ml_infra_utils.logging import _spool
+
+    owner = Outbox(tmp_path, "r", "http://h")
+    owner.open()
+    real_lock = _spool._lock
+
+    def lock_after_the_owner_removed_it(fd: int) -> bool:
+        if owner.is_open:
+            owner.remove()
+        return real_lock(fd)
+
+    monkeypatch.setattr(_spool, "_lock", lock_after_the_owner_removed_it)
+    with pytest.raises(FileNotFoundError):
+        Outbox(tmp_path, "r", "http://h").open(create=False)
+    owner.open()
+    fresh = Outbox(tmp_path, "r", "http://h")
+    fresh.open()
+    assert fresh.exists()
+    assert fresh.read() is None
+    fresh.remove()
+
+
+def test_send_spooled_raises_for_an_outbox_with_a_bad_url(tmp_path: Path) -> None:
+    """Only a lock makes send_spooled skip an outbox: a bad URL in its header
+    still raises."""
+    spool = tmp_path / ".spool"
+    spool.mkdir()
+    (spool / "x.outbox").write_bytes(
+        b'#ml-infra-utils-outbox 1 {"url": "ftp://h"}\nPOST /x 0 {}\n'
+    )
+    with pytest.raises(InvalidParameterError, match="http://"):
+        send_spooled(tmp_path)
+
+
+def test_an_outbox_gone_before_it_is_opened_is_not_spooled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outbox delivered and deleted by its owner between the look and the
+    open: the new sender starts empty; send_spooled's sort copes with it."""
+    from ml_infra_utils.logging import _http_sink
+
+    monkeypatch.setattr(Outbox, "exists", lambda _self: True)
+    sender = make("http://127.0.0.1:9", tmp_path, name="gone")
+    assert not sender.spooling
+    assert sender.close(timeout=0)
+    assert _http_sink._mtime(tmp_path / "gone.outbox") == 0.0
+
+
 def test_send_spooled_raises_when_the_server_stays_away(tmp_path: Path) -> None:
     """Undeliverable outboxes raise TrackingServerError and stay on disk."""
     sender = make(f"http://127.0.0.1:{free_port()}", tmp_path / ".spool")
@@ -514,12 +590,24 @@ def test_which_statuses_are_retried() -> None:
         ("localhost:8787", InvalidParameterError),
         ("http://user:pw@h", InvalidParameterError),
         ("http://h:99999", InvalidParameterError),
+        ("http://127.0.0.1:8787/my api", InvalidParameterError),
+        ("http://127.0.0.1:8787/x\n", InvalidParameterError),
+        ("http://127.0.0.1:8787/\x7f", InvalidParameterError),
+        ("http://127.0.0.1:8787/caf\u00e9", InvalidParameterError),
+        ("http://127.0.0.1:8787/?q=\u00e9", InvalidParameterError),
     ],
 )
 def test_bad_urls_are_refused(url: object, error: type[Exception]) -> None:
     """Only http(s) URLs with a host and no credentials are accepted."""
     with pytest.raises(error):
         check_url(url)
+
+
+def test_a_non_ascii_host_name_is_accepted() -> None:
+    """Only the path and query must be ASCII: http.client encodes a host (IDNA)."""
+    assert (
+        check_url("http://b\u00fccher.example/api") == "http://b\u00fccher.example/api"
+    )
 
 
 def test_urls_are_shown_without_secrets() -> None:
@@ -543,6 +631,83 @@ def test_bad_sender_options_are_refused(tmp_path: Path) -> None:
         BatchSender("http://h", name="x", spool_dir=tmp_path, max_memory="1")  # type: ignore[arg-type]
     with pytest.raises(InputTypeError, match="api_key"):
         BatchSender("http://h", name="x", spool_dir=tmp_path, api_key=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("key", "where"),
+    [
+        ("s3cret-KEY\n", "control character at position 10"),
+        ("s3cret-KEY\r\nX-Evil: 1", "control character at position 10"),
+        ("s3cret KEY", "a space at position 6"),
+        ("s3cret-KÉY", "non-ASCII character at position 8"),
+    ],
+)
+def test_a_key_that_cannot_travel_in_a_header_is_refused_where_it_enters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, where: str
+) -> None:
+    """Every entry point refuses a key with a control character, a space or
+    non-ASCII, naming the argument and the position, never echoing the key."""
+    from ml_infra_utils import HttpExporter, HttpSink
+    from ml_infra_utils.logging.server import TrackingServer
+
+    makers: list[Callable[[], object]] = [
+        lambda: BatchSender("http://h", name="x", spool_dir=tmp_path, api_key=key),
+        lambda: HttpSink("http://h", api_key=key, runs_dir=tmp_path),
+        lambda: HttpExporter("http://h", api_key=key, runs_dir=tmp_path),
+        lambda: TrackingServer(tmp_path, port=0, api_key=key),
+        lambda: send_spooled(tmp_path, url="http://h", api_key=key),
+    ]
+    for maker in makers:
+        with pytest.raises(InvalidParameterError, match=where) as caught:
+            maker()
+        assert "api_key" in str(caught.value)
+        assert key.strip() not in str(caught.value)
+    (tmp_path / ".spool").mkdir()
+    monkeypatch.setenv("ML_INFRA_UTILS_API_KEY", key)
+    with pytest.raises(InvalidParameterError, match="ML_INFRA_UTILS_API_KEY"):
+        send_spooled(tmp_path, url="http://h")
+
+
+def test_a_key_read_from_a_file_gets_a_hint_about_its_newline(tmp_path: Path) -> None:
+    """The usual cause (Path.read_text() keeps the newline) is named."""
+    with pytest.raises(InvalidParameterError, match="strip its trailing newline"):
+        BatchSender("http://h", name="x", spool_dir=tmp_path, api_key="k3y\n")
+
+
+def test_a_request_that_cannot_be_sent_is_refused_once_not_retried(
+    recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure that is not the network (here http.client refusing a header
+    value) is not retried in a loop: the request is kept as rejected, reported
+    once with the exception's type only (its text may hold a header value),
+    and the next request is delivered."""
+    sender = make(recorder.url, tmp_path)
+    real = sender._conn.request
+    calls = []
+
+    def request(method: str, path: str, data: bytes, **kw: Any) -> Any:
+        calls.append(path)
+        if path == "/bad":
+            msg = "Invalid header value b'SECRET-VALUE\\n'"
+            raise ValueError(msg)
+        return real(method, path, data, **kw)
+
+    sender._conn.request = request  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG, logger="ml_infra_utils"):
+        sender.send("POST", "/bad", body(0), records=3)
+        sender.send("POST", "/good", body(1), records=1)
+        assert sender.close(timeout=10)
+    assert calls == ["/bad", "/good"]
+    assert [r[1] for r in recorder.requests] == ["/good"]
+    [error] = sender.errors
+    assert error.status is None
+    assert "ValueError" in str(error)
+    assert "SECRET" not in caplog.text
+    assert "SECRET" not in sender.rejected_path.read_text()
+    assert "/bad" in sender.rejected_path.read_text()
+    assert [r.levelname for r in caplog.records if "ValueError" in r.getMessage()] == [
+        "ERROR"
+    ]
 
 
 def full_disk(*_: object) -> None:

@@ -109,7 +109,9 @@ def test_eight_processes_of_100k_metrics_into_one_server(tmp_path: Path) -> None
         assert history["values"] == [s * 0.5 for s in expected_steps]
         assert run["results"] == {"last": METRICS}
     if peak is not None:
-        # Bounded by the requests in progress (4 at most, 5,000 records each),
-        # not by the 800,000 records that went through: ~60 MB measured; holding
-        # the records would take several hundred.
+        # Bounded by the requests in progress (max_workers = 4 read their body
+        # and store it at once; the others wait for a slot before reading, so
+        # at most 4 bodies of 5,000 records are in memory), not by the 800,000
+        # records that went through: ~60 MB measured; holding the records
+        # would take several hundred.
         assert peak < 200 * 1024, f"server peak RSS {peak} KiB"

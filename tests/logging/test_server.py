@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import itertools
 import json
 import logging
 import socket
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ml_infra_utils import (
     InputTypeError,
@@ -28,7 +31,9 @@ from ml_infra_utils import (
     list_runs,
     load_run,
 )
+from ml_infra_utils.logging._payloads import parse_experiment
 from ml_infra_utils.logging._protocol import ProtocolError
+from ml_infra_utils.logging._server_store import SeqRanges
 from ml_infra_utils.logging.server import TrackingServer
 
 KEY = "s3rver-key"
@@ -304,6 +309,48 @@ def test_duplicates_are_recognised_after_a_restart(tmp_path: Path, kind: str) ->
     assert only_run(tmp_path)["metrics"]["loss"]["steps"] == list(range(20))
 
 
+@pytest.mark.parametrize("numbered", [False, True])
+def test_results_are_recognised_after_a_restart(tmp_path: Path, numbered: bool) -> None:
+    """A result's msg_id is kept on disk too: the same result sent again to a
+    restarted server is a duplicate, not stored (and counted) again."""
+    with TrackingServer(tmp_path, port=0, fsync=True) as first:
+        client = Client(first)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        msg_id = f"{run_id}:7" if numbered else "res-1"
+        result = {
+            "name": "acc",
+            "msg_id": msg_id,
+            "value": 0.9,
+            "metadata": {"type": "result"},
+        }
+        once = client("POST", path, {"logs": [result]})[1]["data"]
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        again = client("POST", path, {"logs": [result]})[1]["data"]
+        client.close()
+    assert once == {"received": 1, "stored": 1, "duplicates": 0}
+    assert again == {"received": 1, "stored": 0, "duplicates": 1}
+    assert only_run(tmp_path)["results"] == {"acc": 0.9}
+
+
+def test_a_torn_result_id_line_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line of the result-id file cut by a crash is ignored, the others read;
+    of a long file only the tail is read."""
+    from ml_infra_utils.logging._server_store import _result_ids
+
+    path = tmp_path / ".result_ids"
+    path.write_bytes(b'"a"\n"b"\n5\n"c')
+    assert _result_ids(path) == ["a", "b"]
+    assert _result_ids(tmp_path / "missing") == []
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.TAIL_BYTES", 10)
+    path.write_bytes(b'"first"\n"second"\n"third"\n')
+    assert _result_ids(path) == ["third"]
+
+
 def test_runs_closed_to_save_memory_keep_their_ids(tmp_path: Path) -> None:
     """With one run open at a time, switching runs rebuilds what each stored."""
     with TrackingServer(tmp_path, port=0, fsync=False) as server:
@@ -433,6 +480,146 @@ def test_a_body_without_content_length_gets_411(server: TrackingServer) -> None:
     )
     assert answer.startswith(b"HTTP/1.1 411 ")
     assert b'"status":411' in answer
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", []), ("name", {}), ("msg_id", []), ("value", {}), ("step", [])],
+)
+def test_an_unhashable_log_field_gets_400_not_500(
+    server: TrackingServer, client: Client, field: str, value: object
+) -> None:
+    """A list or an object where a string is expected is a bad field (400,
+    named, nothing written), not an internal error."""
+    run_id = create(client)
+    payload = logs(run_id, 2)
+    payload["logs"][1][field] = value
+    status, answer, _ = client("POST", f"/experiments/{run_id}/logs/batch", payload)
+    assert status == 400, answer
+    assert f"logs[1].{field}" in answer["error"]["message"]
+    assert only_run(server.runs_dir)["metrics"] == {}
+
+
+@pytest.mark.parametrize("status_value", [[], {}, ["running"], 1])
+def test_an_unhashable_run_status_gets_400_not_500(
+    client: Client, status_value: object
+) -> None:
+    """PUT /experiments/{id} with a status that is not a string: 400."""
+    run_id = "20260101-000000-0000abcd"
+    run = {"id": run_id, "experiment": "exp", "status": status_value}
+    status, answer, _ = client("PUT", f"/experiments/{run_id}", {"run": run})
+    assert status == 400, answer
+    assert "run.status" in answer["error"]["message"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(
+        ["name", "value", "msg_id", "step", "timestamp", "metadata", "extra"]
+    ),
+    value=json_values,
+)
+def test_any_json_in_any_log_field_gets_an_answer_below_500(
+    server: TrackingServer, client: Client, field: str, value: object
+) -> None:
+    """Whatever JSON a field holds, the server answers 200 or 400, never 500."""
+    payload = logs("20260101-000000-0000abcd", 1)
+    payload["logs"][0][field] = value
+    try:
+        raw = json.dumps(payload, allow_nan=False).encode()
+    except ValueError:
+        raw = json.dumps(payload).encode()  # bare NaN: the server refuses it
+    status, answer, _ = client(
+        "POST", "/experiments/20260101-000000-0000abcd/logs/batch", raw=raw
+    )
+    assert status in (200, 400, 404), answer
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(
+        ["experiment", "name", "status", "start_time", "end_time", "duration",
+         "params", "tags", "results", "error", "description"]
+    ),
+    value=json_values,
+    nested=st.booleans(),
+)  # fmt: skip
+def test_any_json_in_any_run_or_experiment_field_gets_an_answer_below_500(
+    client: Client, field: str, value: object, nested: bool
+) -> None:
+    """PUT /experiments/{id} and POST /experiments with any JSON in a field
+    (or in a param, tag or hyperparameter) answer 2xx or 400, never 500."""
+    run_id = "20260101-000000-0000abcd"
+    run: dict[str, Any] = {"id": run_id, "experiment": "exp"}
+    run[field] = {"k": value} if nested and field in ("params", "tags") else value
+    experiment: dict[str, Any] = {"name": "exp"}
+    experiment[field] = value
+    if nested:
+        experiment["hyperparams"] = [{"key": "k", "value": value}]
+    for method, path, payload in (
+        ("PUT", f"/experiments/{run_id}", {"run": run}),
+        ("POST", "/experiments", experiment),
+    ):
+        try:
+            raw = json.dumps(payload, allow_nan=False).encode()
+        except ValueError:
+            raw = json.dumps(payload).encode()
+        status, answer, _ = client(method, path, raw=raw)
+        assert status in (200, 201, 400, 409), answer
+
+
+@pytest.mark.parametrize("key", [None, KEY])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/experiments"), ("POST", "/health"), ("POST", "/nowhere")],
+)
+def test_a_non_ascii_content_length_gets_a_json_answer(
+    tmp_path: Path, key: str | None, method: str, path: str
+) -> None:
+    """Content-Length: "²" (a latin-1 digit int() refuses) is answered with a
+    JSON error on every path: the authorised one (411), and those refused
+    before the body (401 without the key, 405, 404), which used to drop the
+    connection unanswered."""
+    with TrackingServer(tmp_path, port=0, api_key=KEY, fsync=False) as server:
+        head = f"{method} {path} HTTP/1.1\r\nHost: x\r\n".encode()
+        if key is not None:
+            head += f"x-api-key: {key}\r\n".encode()
+        answer = raw_exchange(server, head + b"Content-Length: \xb2\r\n\r\n{}")
+        status = int(answer.split(b" ", 2)[1])
+        expected = {"/health": 405, "/nowhere": 404}.get(
+            path, 411 if key is not None else 401
+        )
+        assert status == expected, answer
+        assert f'"status":{expected}'.encode() in answer
+        assert list_runs(tmp_path) == []
+
+
+def test_a_failure_while_dropping_a_body_still_answers(
+    server: TrackingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If dropping an unwanted body fails, the error answer still goes out
+    (then the connection closes)."""
+
+    def broken(handler: Any) -> None:
+        msg = "broken"
+        raise ValueError(msg)
+
+    monkeypatch.setattr(server.app, "_discard_body", broken)
+    answer = raw_exchange(
+        server, b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert b"Connection: close" in answer
 
 
 def test_a_malformed_request_line_gets_a_json_400(server: TrackingServer) -> None:
@@ -616,7 +803,15 @@ def test_protocol_errors_carry_their_status() -> None:
     ("batches", "expected_steps"),
     [
         ([range(10), range(5, 15)], list(range(15))),  # overlap: a repeat + more
-        ([range(5, 10), range(5)], list(range(5, 10))),  # below the watermark
+        ([range(5, 10), range(5)], [*range(5, 10), *range(5)]),  # sent late
+        (
+            [range(10), range(20, 30), range(5, 25)],
+            [*range(10), *range(20, 30), *range(10, 20)],
+        ),  # a gap filled
+        (
+            [range(10), [12, 11, 14], [13, 10, 11, 15]],
+            [*range(10), 12, 11, 14, 13, 10, 15],
+        ),
         ([range(10), [12, 11, 14]], [*range(10), 12, 11, 14]),  # gaps, unordered
         ([[3, 1, 2], [1, 2, 3]], [3, 1, 2]),  # unordered, repeated
     ],
@@ -628,7 +823,8 @@ def test_sequence_ids_in_any_order_are_stored_once(
     expected_steps: list[int],
 ) -> None:
     """Our clients send contiguous ascending ids (the fast path); anything else
-    still stores each new id once (ids at or below the highest stored are old)."""
+    still stores each new id once, also ids below the highest stored (a request
+    refused once and sent again later)."""
     run_id = create(client)
     for seqs in batches:
         payload = {
@@ -706,6 +902,124 @@ def test_stop_gives_up_waiting_after_its_timeout(
     assert "1 requests still running after 0.05 s" in caplog.text
 
 
+def test_a_request_outliving_stop_is_refused_and_writes_nothing(
+    server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After stop() gave up waiting and closed the store, a late request gets
+    503 (the client retries elsewhere/later) instead of reopening the run and
+    writing behind the closed store's back."""
+    run_id = create(client)
+    entered, release = threading.Event(), threading.Event()
+    append = server.store.append
+
+    def stuck(*args: Any) -> Any:
+        entered.set()
+        release.wait(20)
+        return append(*args)
+
+    monkeypatch.setattr(server.store, "append", stuck)
+    answers: list[int] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(
+            client("POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 2))[0]
+        )
+    )
+    worker.start()
+    assert entered.wait(20)
+    server.stop(timeout=0.05)
+    release.set()
+    worker.join(20)
+    assert answers == [503]
+    assert only_run(server.runs_dir)["metrics"] == {}
+    assert server.store._runs == {}
+    store = server.store
+    with pytest.raises(ProtocolError) as refused:
+        store.put({"id": run_id, "experiment": "exp"})
+    assert refused.value.status == 503
+    for call in (
+        lambda: store.create_workspace("w", None),
+        lambda: store.info(run_id),
+        lambda: store.create(parse_experiment({"name": "late"}), host=None),
+    ):
+        with pytest.raises(ProtocolError, match="shutting down"):
+            call()
+
+
+def test_max_workers_bounds_the_bodies_held_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With max_workers=1 and several clients posting at once, one body at a
+    time is read: the others wait for the slot before reading theirs."""
+    import ml_infra_utils.logging._server_app as server_app
+
+    with TrackingServer(tmp_path, port=0, fsync=False, max_workers=1) as server:
+        app = server.app
+        first = Client(server)
+        run_id = create(first)
+        first.close()
+        lock = threading.Lock()
+        held: list[int] = [0, 0]  # now, peak
+        read_body, dispatch = app._read_body, app._dispatch
+        clients = 4
+
+        def counted_read(handler: Any) -> bytes:
+            data = read_body(handler)
+            with lock:
+                held[0] += 1
+                held[1] = max(held)
+            return data
+
+        waited = threading.Event()
+
+        def slow_dispatch(*args: Any, **kwargs: Any) -> Any:
+            if not waited.is_set():  # the first: until every client is in
+                end = time.monotonic() + 20
+                while app._busy < clients and time.monotonic() < end:
+                    time.sleep(0.01)
+                time.sleep(0.2)  # time for the others to read a body (before the fix)
+                waited.set()
+            try:
+                return dispatch(*args, **kwargs)
+            finally:
+                with lock:
+                    held[0] -= 1
+
+        monkeypatch.setattr(app, "_read_body", counted_read)
+        monkeypatch.setattr(app, "_dispatch", slow_dispatch)
+        statuses: list[int] = []
+
+        def post(start: int) -> None:
+            client = Client(server)
+            path = f"/experiments/{run_id}/logs/batch"
+            payload = logs(run_id, 5, start=start)
+            for log in payload["logs"]:  # any order: Tora's random ids
+                log["msg_id"] = str(uuid.uuid4())
+            statuses.append(client("POST", path, payload)[0])
+            client.close()
+
+        threads = [threading.Thread(target=post, args=(5 * i,)) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert statuses == [200] * clients
+        assert held[1] == 1
+        monkeypatch.setattr(server_app, "_SLOT_WAIT", 0.05)
+        app._slots.acquire()  # every slot taken: the next request waits, then 503
+        try:
+            client = Client(server)
+            status, answer, response = client(
+                "POST", f"/experiments/{run_id}/logs/batch", logs(run_id, 1)
+            )
+            client.close()
+        finally:
+            app._slots.release()
+    assert status == 503
+    assert "busy" in answer["error"]["message"]
+    assert response.getheader("Retry-After") == "1"
+    assert len(only_run(tmp_path)["metrics"]["loss"]["steps"]) == 5 * clients
+
+
 def test_the_dedup_window_forgets_the_oldest_random_ids(
     server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -721,6 +1035,97 @@ def test_the_dedup_window_forgets_the_oldest_random_ids(
     assert send("u1", "u2", "u3", "u4") == 4
     assert send("u2", "u3", "u4") == 0  # in the window
     assert send("u1") == 1  # fell out of the window of 3
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 200), st.integers(0, 20)).map(
+            lambda t: (t[0], t[0] + t[1])
+        ),
+        max_size=30,
+    )
+)
+def test_seq_ranges_hold_exactly_the_numbers_added(
+    ranges: list[tuple[int, int]],
+) -> None:
+    """SeqRanges against a plain set: same members, disjoint sorted ranges
+    that never touch."""
+    seqs = SeqRanges()
+    members: set[int] = set()
+    for lo, hi in ranges:
+        seqs.add(lo, hi)
+        members.update(range(lo, hi + 1))
+    assert [n for n in range(-1, 230) if n in seqs] == sorted(members)
+    assert seqs.top == max(members, default=-1)
+    pairs = list(zip(seqs.starts, seqs.ends, strict=True))
+    assert all(lo <= hi for lo, hi in pairs)
+    assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(pairs))
+
+
+def test_too_many_gaps_fill_the_oldest(
+    monkeypatch: pytest.MonkeyPatch, server: TrackingServer, client: Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Beyond MAX_GAPS gaps in a run, the oldest gap counts as stored (a
+    warning says so): memory per run stays bounded."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.MAX_GAPS", 2)
+    seqs = SeqRanges()
+    for n in (0, 2, 4, 6):
+        seqs.add(n, n)
+    assert repr(seqs) == "SeqRanges([(0, 2), (4, 4), (6, 6)])"
+    assert seqs.filled == 1
+    run_id = create(client)
+    path = f"/experiments/{run_id}/logs/batch"
+    for seqs_sent in ([0, 2, 4], [6]):
+        payload = {
+            "logs": [
+                {"name": "m", "msg_id": f"{run_id}:{n}", "value": n, "step": n}
+                for n in seqs_sent
+            ]
+        }
+        client("POST", path, payload)
+    assert "the 1 oldest count as stored" in caplog.text
+    payload = {"logs": [{"name": "m", "msg_id": f"{run_id}:1", "value": 1, "step": 1}]}
+    assert client("POST", path, payload)[1]["data"]["duplicates"] == 1
+
+
+def test_a_late_range_is_stored_once_across_a_restart(tmp_path: Path) -> None:
+    """Ids sent late (below the highest stored) are stored, and recognised as
+    duplicates after a restart, from the file."""
+    with TrackingServer(tmp_path, port=0, fsync=False) as first:
+        client = Client(first)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        client("POST", path, logs(run_id, 5, start=10))
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        late = client("POST", path, logs(run_id, 5, start=3))[1]["data"]
+        again = client("POST", path, logs(run_id, 15))[1]["data"]
+        client.close()
+    assert late == {"received": 5, "stored": 5, "duplicates": 0}
+    assert again == {"received": 15, "stored": 5, "duplicates": 10}
+    steps = only_run(tmp_path)["metrics"]["loss"]["steps"]
+    assert sorted(steps) == list(range(15))
+
+
+def test_ids_older_than_the_tail_read_count_as_stored_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the tail read after a restart is not the whole file, sequence ids
+    below the lowest one in it count as stored (the documented limit)."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.TAIL_BYTES", 300)
+    with TrackingServer(tmp_path, port=0, fsync=False) as first:
+        client = Client(first)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        client("POST", path, logs(run_id, 20))
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as second:
+        client = Client(second)
+        _, answer, _ = client("POST", path, logs(run_id, 21))
+        client.close()
+    assert answer["data"] == {"received": 21, "stored": 1, "duplicates": 20}
 
 
 def test_reopening_reads_only_the_tail_and_unescapes_ids(
@@ -747,7 +1152,11 @@ def test_reopening_reads_only_the_tail_and_unescapes_ids(
 def test_a_moved_run_is_found_again(server: TrackingServer, client: Client) -> None:
     """A run directory renamed on disk is looked up again, not served stale."""
     run_id = create(client)
-    server.store.close()
+    store = server.store
+    for run in store._runs.values():  # evicted, as max_open does (close() refuses)
+        run.closed = True
+        run.sink.close()
+    store._runs.clear()
     old = next(server.runs_dir.glob(f"*/{run_id}"))
     new = old.parent.parent / "renamed" / run_id
     new.parent.mkdir()

@@ -19,6 +19,10 @@ and any other exporter that posts JSON batches to a server. Its contract:
   request is kept in ``<spool_dir>/<name>.rejected`` with the server's reason,
   a :class:`~ml_infra_utils.TrackingServerError` is appended to
   :attr:`~BatchSender.errors` and logged once per status at ERROR;
+* a failure that is not the network (``http.client`` refusing the request
+  before it leaves) is not retried either: the request is kept in
+  ``<name>.rejected`` and reported the same way, with the exception's type
+  only (its text could hold a header value);
 * :meth:`~BatchSender.close` waits at most its *timeout*: whatever is not
   acknowledged by then stays in the outbox (and is sent by the next sender of
   the same name, or :func:`~ml_infra_utils.send_spooled`). Nothing is lost,
@@ -57,6 +61,7 @@ from pathlib import Path
 from ml_infra_utils._errors import (
     InputTypeError,
     OutputClosedError,
+    InvalidParameterError,
     TrackingServerError,
 )
 from ml_infra_utils._version import __version__
@@ -64,8 +69,8 @@ from ml_infra_utils.decorators.retry import RetryAttempt, retry
 
 from ._connection import Connection, error_text, retry_after_seconds, retryable_status
 from ._protocol import API_KEY_HEADER
-from ._spool import Outbox, Request
-from ._urls import check_url, positive_seconds, redact_url
+from ._spool import Outbox, OutboxInUseError, Request
+from ._urls import check_api_key, check_url, positive_seconds, redact_url
 
 __all__ = ["BatchSender"]
 
@@ -82,7 +87,9 @@ class _RetryableStatusError(Exception):
 
 
 class _RefusedError(Exception):
-    def __init__(self, status: int, text: str) -> None:
+    """Not delivered for good: the server refused it, or it cannot be sent."""
+
+    def __init__(self, status: int | None, text: str) -> None:
         super().__init__(f"HTTP {status}: {text}")
         self.status = status
         self.text = text
@@ -90,6 +97,10 @@ class _RefusedError(Exception):
 
 class _AbandonedError(Exception):
     """The sender was closed and its time is up: stop at once."""
+
+
+# What a request may meet on the way that a later attempt may not: retried.
+_NETWORK_ERRORS = (OSError, http.client.HTTPException, _RetryableStatusError)
 
 
 # ---------------------------------------------------------------- the sender
@@ -101,9 +112,12 @@ class BatchSender:
             paths are appended to it.
         name: names the outbox (``<spool_dir>/<name>.outbox``) and the thread;
             a sender finding an outbox of its name left by an earlier process
-            sends it first.
+            sends it first. An open outbox is locked: a second live sender of
+            the same name raises :class:`~ml_infra_utils.InvalidParameterError`.
         spool_dir: where outboxes live (created when first needed).
-        api_key: sent as ``x-api-key``; never shown anywhere.
+        api_key: sent as ``x-api-key``; never shown anywhere. Visible ASCII
+            only (a control character, such as a key file's newline, raises
+            :class:`~ml_infra_utils.InvalidParameterError`).
         timeout: seconds one request may take (connect, send, answer).
         max_retry_delay: the longest pause between two attempts, and between
             two rounds of attempts while the server stays away.
@@ -136,10 +150,7 @@ class BatchSender:
             msg = f"max_memory must be an int (bytes), got {type(max_memory).__name__}"
             raise InputTypeError(msg)
         self.max_memory = max_memory
-        given: object = api_key  # users without a type checker pass anything
-        if given is not None and not isinstance(given, str):
-            msg = f"api_key must be a string or None, got {type(given).__name__}"
-            raise InputTypeError(msg)
+        api_key = check_api_key(api_key)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"ml-infra-utils/{__version__}",
@@ -151,7 +162,7 @@ class BatchSender:
         self.errors: list[TrackingServerError] = []
         self.sent_requests = 0
         self.sent_records = 0
-        self._refused_statuses: set[int] = set()
+        self._refused_statuses: set[int | None] = set()
         self._cond = threading.Condition()
         self._mem: collections.deque[Request] = collections.deque()
         self._mem_bytes = 0
@@ -168,7 +179,7 @@ class BatchSender:
             max_attempts=8,
             delay=min(0.25, self.max_retry_delay),
             backoff=2.0,
-            exceptions=(OSError, http.client.HTTPException, _RetryableStatusError),
+            exceptions=_NETWORK_ERRORS,
             max_delay=self.max_retry_delay,
             jitter="full",
             retry_if=self._may_retry,
@@ -179,9 +190,20 @@ class BatchSender:
         )(self._send_once)
         if self._outbox.exists():  # left by an earlier process: it goes first
             with self._cond:
-                self._outbox.open()
-                self._spooling = True
-                self._start()
+                try:
+                    self._outbox.open(create=False)
+                except FileNotFoundError:  # delivered and deleted meanwhile
+                    pass
+                except OutboxInUseError as exc:
+                    msg = (
+                        f"name {name!r}: the outbox {self._outbox.path} is in use by "
+                        "another sender (in this process or another); a name must "
+                        "be unique among live senders"
+                    )
+                    raise InvalidParameterError(msg) from exc
+                else:
+                    self._spooling = True
+                    self._start()
 
     def __repr__(self) -> str:
         return (
@@ -367,8 +389,17 @@ class BatchSender:
                 return
             except _RefusedError as exc:
                 self._finish(request, exc)
-            except Exception as exc:
+            except _NETWORK_ERRORS as exc:
                 self._gave_up(exc)
+            except Exception as exc:  # any other: it would fail again
+                # Not the network (e.g. http.client refusing a header): another
+                # attempt would fail the same way, so the request is refused
+                # here, once. Only the type is shown: the message may hold a
+                # header value, such as the key.
+                failed = _RefusedError(
+                    None, f"it could not be sent ({type(exc).__name__})"
+                )
+                self._finish(request, failed)
             else:
                 self._finish(request, None)
 
@@ -461,9 +492,15 @@ class BatchSender:
             self._cond.notify_all()
 
     def _refuse(self, request: Request, refused: _RefusedError) -> None:
-        error = TrackingServerError(
+        what = (
             f"{redact_url(self.url)} refused {request.method} {request.path} "
-            f"({request.records} records) with HTTP {refused.status}: {refused.text}",
+            f"({request.records} records) with HTTP {refused.status}: {refused.text}"
+            if refused.status is not None
+            else f"{request.method} {redact_url(self.url)}{request.path} "
+            f"({request.records} records) failed: {refused.text}"
+        )
+        error = TrackingServerError(
+            what,
             status=refused.status,
             method=request.method,
             path=request.path,

@@ -23,8 +23,8 @@ from ml_infra_utils._errors import (
 from ._protocol import encode_logs, encode_run, logs_path, run_path
 from ._records import RecordBatch
 from ._settings import ENV_API_KEY, ENV_TRACKING_URL, env_str, runs_dir_setting
-from ._spool import SUFFIX, read_header
-from ._urls import check_url, positive_seconds, redact_url
+from ._spool import SUFFIX, OutboxInUseError, read_header
+from ._urls import check_api_key, check_url, positive_seconds, redact_url
 from ._validators import check_experiment
 
 if TYPE_CHECKING:  # imported when a run opens: http.client and ssl cost ~30 ms
@@ -91,10 +91,7 @@ class HttpSink:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = check_url(url)
-        given: object = api_key  # users without a type checker pass anything
-        if given is not None and not isinstance(given, str):
-            msg = f"api_key must be a string or None, got {type(given).__name__}"
-            raise InputTypeError(msg)
+        api_key = check_api_key(api_key)
         if isinstance(max_batch, bool) or not isinstance(max_batch, int):
             msg = f"max_batch must be an int, got {type(max_batch).__name__}"
             raise InputTypeError(msg)
@@ -192,7 +189,10 @@ def send_spooled(
     """Send the requests that runs left spooled (server away when they ended).
 
     Each outbox in ``<runs_dir>/.spool/`` is sent in order, oldest first, to the
-    server it was meant for (or *url*), and deleted once delivered.
+    server it was meant for (or *url*), and deleted once delivered. An outbox
+    that a live sender (a run still going, here or in another process) has
+    open is skipped: that sender delivers it itself (not on Windows, which has
+    no lock for it: see ``docs/runs.md``).
 
     Args:
         runs_dir: the local store; default ``$ML_INFRA_UTILS_RUNS_DIR`` or
@@ -215,21 +215,30 @@ def send_spooled(
     """
     from ._http import BatchSender
 
+    if api_key is not None:
+        key = check_api_key(api_key)
+    else:
+        key = check_api_key(env_str(ENV_API_KEY, None), f"${ENV_API_KEY}")
     spool = runs_dir_setting(runs_dir) / SPOOL_DIR
     if not spool.is_dir():
         return 0
-    key = api_key if api_key is not None else env_str(ENV_API_KEY, None)
     deadline = time.monotonic() + timeout
-    outboxes = sorted(spool.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
+    outboxes = sorted(spool.glob(f"*{SUFFIX}"), key=_mtime)
     delivered = 0
     for path in outboxes:
         target = url or read_header(path).get("url") or env_str(ENV_TRACKING_URL, None)
         if target is None:
             msg = f"{path} does not say which server it is for: pass url="
             raise TrackingServerError(msg)
-        sender = BatchSender(
-            target, name=path.name[: -len(SUFFIX)], spool_dir=spool, api_key=key
-        )
+        try:
+            sender = BatchSender(
+                target, name=path.name[: -len(SUFFIX)], spool_dir=spool, api_key=key
+            )
+        except InvalidParameterError as exc:
+            if not isinstance(exc.__cause__, OutboxInUseError):
+                raise
+            _log.info("skipped %s: a live sender is still writing it", path)
+            continue
         done = sender.close(max(0.0, deadline - time.monotonic()))
         delivered += sender.sent_records
         if not done:
@@ -240,3 +249,10 @@ def send_spooled(
             )
             raise TrackingServerError(msg)
     return delivered
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # delivered and deleted by its sender meanwhile
+        return 0.0

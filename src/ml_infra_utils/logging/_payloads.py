@@ -160,7 +160,7 @@ def parse_logs(  # noqa: PLR0912 - the server's hot loop: each check inline
             msg = f"logs[{i}] must be an object, got {_kind(log)}"
             raise _bad(msg)
         name = log.get("name")
-        if name not in known:
+        if type(name) is not str or name not in known:  # a list is not hashable
             _check(check_name, name, f"logs[{i}].name")
             if len(known) < 100_000:
                 known.add(name)  # type: ignore[arg-type]  # checked: a str
@@ -349,7 +349,7 @@ def parse_run_record(payload: object, run_id: str) -> dict[str, Any]:
         raise _bad(msg)
     out["name"] = name
     status = record.get("status", "running")
-    if status not in STATUSES:
+    if type(status) is not str or status not in STATUSES:
         msg = f"run.status must be one of {sorted(STATUSES)}, got {status!r}"
         raise _bad(msg)
     out["status"] = status

@@ -38,6 +38,7 @@ __all__ = ["App", "HTTPServer", "Handler", "send"]
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
 _DRAIN_LIMIT = 64 * 1024 * 1024  # an unwanted body up to this is read and dropped
+_SLOT_WAIT = 30.0  # seconds a request waits for a worker slot, then 503
 
 
 class HTTPServer(http.server.ThreadingHTTPServer):
@@ -137,7 +138,10 @@ class App:
     """What a tracking server does with each request (private; see ``server.py``).
 
     Thread-safe: the HTTP server calls :meth:`serve` from one thread per
-    connection; at most *max_workers* requests are decoded and stored at once.
+    connection; at most *max_workers* requests read their body, decode and
+    store it at once (the slot is taken *before* the body is read, so at most
+    ``max_workers * max_body`` bytes of bodies are in memory); a request that
+    waits more than 30 s for a slot gets 503 with ``Retry-After``.
     """
 
     def __init__(
@@ -197,7 +201,11 @@ class App:
             sent = send(handler, status, payload)
         except ProtocolError as exc:
             status = exc.status
-            self._discard_body(handler)
+            try:
+                self._discard_body(handler)
+            except Exception:  # the answer must still go out; then close
+                _log.exception("could not drop the body of %s", method)
+                handler.close_connection = True
             headers = {"Retry-After": "1"} if status == 503 else {}
             if status == 405:
                 headers["Allow"] = info.get("allow", "")
@@ -260,11 +268,17 @@ class App:
             "logs": "POST",
         }
         _allow(method, allowed[route], info)
-        body = self._read_body(handler) if method in ("POST", "PUT") else b""
-        with self._slots:
+        # The slot first, then the body: the bodies held in memory are bounded
+        # by max_workers, not by the number of connections.
+        if not self._slots.acquire(timeout=_SLOT_WAIT):
+            raise ProtocolError(503, "the server is busy; retry later")
+        try:
+            body = self._read_body(handler) if method in ("POST", "PUT") else b""
             return self._dispatch(
                 route, method, run_id, body, handler=handler, info=info
             )
+        finally:
+            self._slots.release()
 
     def _dispatch(
         self,
@@ -336,7 +350,12 @@ class App:
         if handler.headers.get("Transfer-Encoding"):
             return None
         raw = handler.headers.get("Content-Length")
-        if raw is None or not raw.strip().isdigit():
+        if raw is None:
+            return None
+        raw = raw.strip()
+        # ASCII digits only: "²".isdigit() holds (headers are latin-1) but
+        # int("²") raises.
+        if not (raw.isascii() and raw.isdigit()):
             return None
         return int(raw)
 

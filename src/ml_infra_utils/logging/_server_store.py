@@ -9,13 +9,21 @@ spooled request replayed, a server restarted in between). Per run the store
 remembers what it stored:
 
 * ids of the form ``"<run id>:<n>"`` (our clients number every record of a run
-  in order) by the highest ``n`` stored: a record with ``n`` at or below it is a
-  duplicate. This is exact, costs nothing per record, and survives a restart
-  (rebuilt from the last lines of ``metrics.jsonl``);
+  in order) as the ranges of ``n`` stored (:class:`SeqRanges`): for a client
+  sending in order that is one range, so it costs nothing per record; a request
+  refused once and sent again later (out of order) is still stored, once. The
+  ranges are rebuilt after a restart from the last ``TAIL_BYTES`` of
+  ``metrics.jsonl``; ids below the lowest one seen there count as stored (a gap
+  that old is not filled after a restart). At most :data:`MAX_GAPS` gaps are
+  kept per run; beyond, the oldest gap counts as stored (with a warning);
 * any other id (Tora's random UUIDs) in a window of the run's last
   :data:`DEDUP_WINDOW` ids, also rebuilt from the file after a restart. A
   repeated request is always recent (it repeats the one before), and a request
   holds at most ``MAX_LOGS_PER_REQUEST`` records, which the window covers.
+
+Results go to ``run.json``, which keeps no ids: their ids are appended to the
+run's ``.result_ids`` (one JSON string a line) and read again with the metrics'
+when the run is reopened.
 
 At most ``max_open`` runs are held open (file descriptor and ids); the least
 recently used is closed first and rebuilt from its files when it is used again.
@@ -23,9 +31,12 @@ recently used is closed first and rebuilt from its files when it is used again.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import datetime as dt
 import json
+import logging
+import os
 import re
 import secrets
 import threading
@@ -40,20 +51,80 @@ from ._records import (
     RUN_FILE,
     SCHEMA_VERSION,
     RecordBatch,
+    write_all,
     write_json_atomic,
 )
 from ._store import _read_info
 from ._validators import check_experiment
 from .sinks import RunStoreSink
 
-__all__ = ["DEDUP_WINDOW", "RemoteStore"]
+__all__ = ["DEDUP_WINDOW", "MAX_GAPS", "RemoteStore", "SeqRanges"]
 
 DEDUP_WINDOW = MAX_LOGS_PER_REQUEST
 TAIL_BYTES = 32 * 1024 * 1024  # covers DEDUP_WINDOW lines of the usual size
 WORKSPACES_FILE = ".workspaces.json"
+RESULT_IDS_FILE = ".result_ids"  # in a run's directory: its results' msg_ids
+MAX_GAPS = 10_000  # per run: gaps in the sequence ids stored, beyond: filled
+
+_log = logging.getLogger("ml_infra_utils.logging.server")
 
 _MSG_ID = re.compile(rb'"msg_id":"((?:[^"\\]|\\.)*)"')
 _LINE = re.compile(rb'"name":"([^"]*)".*?"step":(\d+)')
+
+
+class SeqRanges:
+    """Sorted, disjoint ranges of integers (the sequence numbers stored).
+
+    Examples:
+        >>> ranges = SeqRanges()
+        >>> ranges.add(0, 9)
+        >>> ranges.add(20, 29)
+        >>> ranges.add(5, 14)
+        >>> ranges
+        SeqRanges([(0, 14), (20, 29)])
+        >>> 14 in ranges, 15 in ranges, ranges.top
+        (True, False, 29)
+    """
+
+    __slots__ = ("ends", "filled", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.filled = 0  # gaps counted as stored because there were too many
+
+    def __repr__(self) -> str:
+        return f"SeqRanges({list(zip(self.starts, self.ends, strict=True))})"
+
+    def __contains__(self, n: int) -> bool:
+        i = bisect.bisect_right(self.starts, n) - 1
+        return i >= 0 and n <= self.ends[i]
+
+    @property
+    def top(self) -> int:
+        """The highest number in a range (-1 when empty)."""
+        return self.ends[-1] if self.ends else -1
+
+    def add(self, lo: int, hi: int) -> None:
+        """Add the numbers *lo* to *hi* (inclusive), merging touching ranges."""
+        starts, ends = self.starts, self.ends
+        if not ends or lo > ends[-1] + 1:  # above everything: the usual case
+            starts.append(lo)
+            ends.append(hi)
+        elif lo >= starts[-1]:  # touches the last range
+            ends[-1] = max(ends[-1], hi)
+        else:
+            i = bisect.bisect_left(ends, lo - 1)  # the first range ending >= lo-1
+            j = bisect.bisect_right(starts, hi + 1)  # ranges from i to j-1 touch
+            if i == j:
+                starts.insert(i, lo)
+                ends.insert(i, hi)
+            else:
+                starts[i:j] = [min(lo, starts[i])]
+                ends[i:j] = [max(hi, ends[j - 1])]
+        while len(starts) > MAX_GAPS + 1:  # fill the oldest gap
+            del starts[1], ends[0]
+            self.filled += 1
 
 
 class _Run:
@@ -61,13 +132,13 @@ class _Run:
 
     __slots__ = (
         "closed",
-        "high",
         "info",
         "lock",
         "max_steps",
         "order",
         "prefix",
         "recent",
+        "seqs",
         "sink",
     )
 
@@ -76,7 +147,7 @@ class _Run:
         self.sink = sink
         self.info = info
         self.prefix = f"{info['id']}:"
-        self.high = -1
+        self.seqs = SeqRanges()
         self.recent: set[str] = set()
         self.order: collections.deque[str] = collections.deque()
         self.max_steps: dict[str, int] | None = None
@@ -91,12 +162,12 @@ class _Run:
 
     def seen(self, msg_id: str) -> bool:
         n = self.seq(msg_id)
-        return n <= self.high if n is not None else msg_id in self.recent
+        return n in self.seqs if n is not None else msg_id in self.recent
 
     def remember(self, msg_id: str) -> None:
         n = self.seq(msg_id)
         if n is not None:
-            self.high = max(self.high, n)
+            self.seqs.add(n, n)
             return
         if msg_id in self.recent:
             return
@@ -118,6 +189,7 @@ class RemoteStore:
         self._runs: collections.OrderedDict[str, _Run] = collections.OrderedDict()
         self._paths: dict[str, Path] = {}
         self._workspace_lock = threading.Lock()
+        self._closed = False  # then every call refuses (503): nothing reopens
 
     # ------------------------------------------------------------ runs
     def create(self, new: NewExperiment, *, host: str | None) -> dict[str, Any]:
@@ -149,6 +221,7 @@ class RemoteStore:
             "description": new.description,
         }
         with self._lock:
+            self._check_open()
             self._open_new(info)
         return dict(info)
 
@@ -156,6 +229,7 @@ class RemoteStore:
         """Create or update a run from a client's record; ``(record, created)``."""
         run_id = record["id"]
         with self._lock:
+            self._check_open()
             if self._locate(run_id) is None:
                 self._open_new(record)
                 return dict(record), True
@@ -217,16 +291,28 @@ class RemoteStore:
         if metrics:
             run.sink.write(RecordBatch(run_id, 0, metrics, (), ids[:count]))
             if top is not None:
-                run.high = max(run.high, top)
+                run.seqs.add(top - count + 1, top)
             else:
                 for msg_id in ids[:count]:
                     run.remember(msg_id)
+            if run.seqs.filled:
+                _log.warning(
+                    "run %s: more than %d gaps in its sequence ids; the %d oldest "
+                    "count as stored",
+                    run_id,
+                    MAX_GAPS,
+                    run.seqs.filled,
+                )
+                run.seqs.filled = 0
         if results:
             run.sink.write(RecordBatch(run_id, 0, (), results, ids[count:]))
             run.info["results"] = {**run.info.get("results", {})}
             run.info["results"].update((r[0], r[1]) for r in results)
             for msg_id in ids[count:]:
                 run.remember(msg_id)
+            # run.json keeps no ids: they go to a file of their own, read
+            # again when the run is reopened (after a restart or eviction).
+            self._keep_result_ids(run, ids[count:])
         return stored, len(logs) - stored
 
     def _new_metrics(
@@ -240,7 +326,7 @@ class RemoteStore:
             # contiguous range above everything stored. One C-level comparison
             # proves it, and then no record needs a look of its own.
             first = run.seq(ids[0])
-            if first is not None and first > run.high:
+            if first is not None and first > run.seqs.top:
                 expected = [f"{run.prefix}{n}" for n in range(first, first + len(ids))]
                 if ids == expected:
                     return logs.metrics, expected, first + len(ids) - 1
@@ -257,6 +343,17 @@ class RemoteStore:
             kept.append(msg_id)
         return metrics, kept, None
 
+    def _keep_result_ids(self, run: _Run, ids: list[str]) -> None:
+        data = "".join(json.dumps(i) + "\n" for i in ids).encode()
+        path = self._path(run) / RESULT_IDS_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            write_all(fd, data)
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def _fill_steps(self, run: _Run, metrics: list[Any]) -> None:
         # Metrics sent without a step take the next step of their name, as a
         # run's own metric(name, value) does; explicit steps move it on.
@@ -271,14 +368,22 @@ class RemoteStore:
                 steps[name] = step
 
     def close(self) -> None:
-        """Close every open run (fsync its metrics when enabled)."""
+        """Close every open run (fsync its metrics when enabled); from then on
+        every request the store gets is refused with 503 (a request that
+        outlived the server's stop() must not reopen a run and write)."""
         with self._lock:
+            self._closed = True
             runs = list(self._runs.values())
             self._runs.clear()
         for run in runs:
             with run.lock:
                 run.closed = True
                 run.sink.close()
+
+    def _check_open(self) -> None:
+        # Called with self._lock held.
+        if self._closed:
+            raise ProtocolError(503, "the server is shutting down")
 
     # ------------------------------------------------------------ open runs
     def _path(self, run: _Run) -> Path:
@@ -313,6 +418,7 @@ class RemoteStore:
         """The open run *run_id* with its lock held (404 if it does not exist)."""
         while True:
             with self._lock:
+                self._check_open()
                 run = self._runs.get(run_id)
                 if run is None:
                     run = self._reopen(run_id)
@@ -334,8 +440,14 @@ class RemoteStore:
         sink = RunStoreSink(self.root, fsync=self.fsync)
         sink.open(info)
         run = _Run(sink, info)
-        for msg_id in _tail_ids(path / METRICS_FILE):
+        ids, whole = _tail_ids(path / METRICS_FILE)
+        for msg_id in ids:
             run.remember(msg_id)
+        for msg_id in _result_ids(path / RESULT_IDS_FILE):
+            run.remember(msg_id)
+        if not whole and run.seqs.starts and run.seqs.starts[0] > 0:
+            # Older than the tail read: counted as stored (not read again).
+            run.seqs.add(0, run.seqs.starts[0] - 1)
         self._keep(run_id, run)
         return run
 
@@ -377,6 +489,8 @@ class RemoteStore:
             "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         }
         with self._workspace_lock:
+            with self._lock:
+                self._check_open()
             data = self._workspaces()
             data[workspace_id] = workspace
             self.root.mkdir(parents=True, exist_ok=True)
@@ -396,8 +510,9 @@ def valid_run_id(text: str) -> bool:
     return True
 
 
-def _tail_ids(path: Path) -> list[str]:
-    """The message ids in the last ``TAIL_BYTES`` of a ``metrics.jsonl``."""
+def _tail_ids(path: Path) -> tuple[list[str], bool]:
+    """The message ids in the last ``TAIL_BYTES`` of a ``metrics.jsonl``, and
+    whether that was the whole file."""
     try:
         with path.open("rb") as file:
             size = file.seek(0, 2)
@@ -405,7 +520,7 @@ def _tail_ids(path: Path) -> list[str]:
             file.seek(start)
             data = file.read()
     except FileNotFoundError:
-        return []
+        return [], True
     if start:
         data = data[data.find(b"\n") + 1 :]
     ids = []
@@ -415,6 +530,29 @@ def _tail_ids(path: Path) -> list[str]:
             ids.append(json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode())
         except ValueError:
             continue
+    return ids, not start
+
+
+def _result_ids(path: Path) -> list[str]:
+    """The last results' message ids kept in a run's ``RESULT_IDS_FILE``."""
+    try:
+        with path.open("rb") as file:
+            size = file.seek(0, 2)
+            start = max(0, size - TAIL_BYTES)
+            file.seek(start)
+            lines = file.read().split(b"\n")
+    except FileNotFoundError:
+        return []
+    if start:
+        lines = lines[1:]  # maybe cut
+    ids = []
+    for line in lines[-DEDUP_WINDOW:]:
+        try:
+            msg_id = json.loads(line)
+        except ValueError:
+            continue  # the last line of a crash, or an empty one
+        if isinstance(msg_id, str):
+            ids.append(msg_id)
     return ids
 
 

@@ -9,11 +9,16 @@ request per line, each written with one ``write()``::
     PUT /experiments/<id> 0 {"run": {...}}
     POST /experiments/<id>/logs/batch 5000 {"logs": [...]}
 
-(method, path, number of records, JSON body). ``<name>.outbox.sent`` holds the
-byte offset of the first line not yet acknowledged, replaced atomically after
-each acknowledged request; a request sent again after a crash is harmless
-because the server stores each message id once. A last line without its
-newline (a crash in the middle of an append) is ignored.
+(method, path, number of records, JSON body). An open outbox is locked
+(``flock``, exclusive, on POSIX): one sender at a time, in this process or
+another, owns it; :func:`~ml_infra_utils.send_spooled` skips an outbox a live
+sender still writes. (Windows has no such lock: there, do not run
+``send_spooled`` on a directory where runs are spooling.)
+``<name>.outbox.sent`` holds the byte offset of the first line not yet
+acknowledged, replaced atomically after each acknowledged request; a request
+sent again after a crash is harmless because the server stores each message
+id once. A last line without its newline (a crash in the middle of an append)
+is ignored.
 
 Examples:
     >>> import tempfile
@@ -32,16 +37,18 @@ Examples:
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 from ._records import write_all, write_json_atomic
 
-__all__ = ["HEADER", "Outbox", "Request", "read_header"]
+__all__ = ["HEADER", "Outbox", "OutboxInUseError", "Request", "read_header"]
 
 HEADER = b"#ml-infra-utils-outbox 1 "
 SUFFIX = ".outbox"
@@ -49,6 +56,27 @@ SENT_SUFFIX = ".outbox.sent"
 REJECTED_SUFFIX = ".rejected"
 
 _log = logging.getLogger("ml_infra_utils.logging.sinks")
+
+
+class OutboxInUseError(BlockingIOError):
+    """Another sender (in this process or another) has the outbox open (private)."""
+
+
+if sys.platform != "win32":
+    import fcntl
+
+    def _lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+else:  # pragma: no cover - no advisory lock on Windows (see the module docs)
+
+    def _lock(fd: int) -> bool:
+        del fd
+        return True
 
 
 class Request:
@@ -135,10 +163,32 @@ class Outbox:
         """Whether an outbox file (maybe left by an earlier process) is there."""
         return self.path.is_file()
 
-    def open(self) -> None:
-        """Open (create) the file; continue after the last acknowledged request."""
+    def open(self, *, create: bool = True) -> None:
+        """Open (create) and lock the file; continue after the last acknowledged
+        request.
+
+        Raises:
+            OutboxInUseError: another sender has it open.
+            FileNotFoundError: *create* is false and there is no outbox (any
+                more: its owner delivered it and deleted it).
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        flags = os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0)
+        while True:
+            fd = os.open(self.path, flags, 0o600)
+            if not _lock(fd):
+                os.close(fd)
+                msg = f"{self.path} is in use by another sender"
+                raise OutboxInUseError(errno.EWOULDBLOCK, msg)
+            try:  # its owner may have deleted it before we locked it
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+            if not create:
+                raise FileNotFoundError(errno.ENOENT, "no outbox", str(self.path))
         try:
             size = os.lseek(fd, 0, os.SEEK_END)
             self._reader = self.path.open("rb")

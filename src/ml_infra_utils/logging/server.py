@@ -50,6 +50,7 @@ from ._protocol import DEFAULT_MAX_BODY
 from ._server_app import App, Handler, HTTPServer
 from ._server_store import RemoteStore
 from ._settings import runs_dir_setting
+from ._urls import check_api_key
 
 __all__ = ["DEFAULT_MAX_BODY", "DEFAULT_PORT", "TrackingServer", "serve"]
 
@@ -75,7 +76,11 @@ class TrackingServer:
         max_body: the largest request body accepted, in bytes (413 above).
         fsync: fsync ``run.json`` on every change and the metrics when a run
             is closed (at :meth:`stop`).
-        max_workers: requests handled at once (more wait); bounds memory.
+        max_workers: requests handled at once, from reading the body to the
+            answer; more wait for a slot (up to 30 s, then 503). The bodies in
+            memory are bounded by ``max_workers * max_body`` bytes (64 MiB by
+            default), however many clients connect. A client that sends its
+            body slowly holds its slot meanwhile.
 
     Raises:
         OSError: the address cannot be bound (e.g. the port is in use).
@@ -110,10 +115,7 @@ class TrackingServer:
                 f"got {max_body} and {max_workers}"
             )
             raise InvalidParameterError(msg)
-        given: object = api_key  # users without a type checker pass anything
-        if given is not None and (not isinstance(given, str) or not given):
-            msg = "api_key must be a non-empty string or None"
-            raise InvalidParameterError(msg)
+        api_key = check_api_key(api_key, allow_empty=False)
         self.runs_dir = runs_dir_setting(runs_dir)
         self.max_body = max_body
         self._thread: threading.Thread | None = None
