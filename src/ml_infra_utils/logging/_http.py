@@ -60,8 +60,8 @@ from pathlib import Path
 
 from ml_infra_utils._errors import (
     InputTypeError,
-    OutputClosedError,
     InvalidParameterError,
+    OutputClosedError,
     TrackingServerError,
 )
 from ml_infra_utils._version import __version__
