@@ -1020,11 +1020,13 @@ def test_max_workers_bounds_the_bodies_held_in_memory(
     assert len(only_run(tmp_path)["metrics"]["loss"]["steps"]) == 5 * clients
 
 
-def test_the_dedup_window_forgets_the_oldest_random_ids(
+def test_the_dedup_window_keeps_the_last_request_and_forgets_the_oldest(
     server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Random ids are remembered in a window of the run's last ids."""
+    """Random ids are remembered for the run's latest requests: the whole last
+    request always (even above the window), older ones while they fit."""
     monkeypatch.setattr("ml_infra_utils.logging._server_store.DEDUP_WINDOW", 3)
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.WINDOW_CHUNK", 1)
     run_id = create(client)
     path = f"/experiments/{run_id}/logs/batch"
 
@@ -1033,8 +1035,89 @@ def test_the_dedup_window_forgets_the_oldest_random_ids(
         return int(client("POST", path, {"logs": entries})[1]["data"]["stored"])
 
     assert send("u1", "u2", "u3", "u4") == 4
-    assert send("u2", "u3", "u4") == 0  # in the window
-    assert send("u1") == 1  # fell out of the window of 3
+    assert send("u2", "u3", "u4", "u1") == 0  # the last request, kept whole
+    assert send("u5") == 1
+    assert send("u5") == 0
+    assert send("u1") == 1  # its request fell out of the window of 3
+
+
+def test_the_dedup_window_is_bounded_and_exact_for_its_ids() -> None:
+    """IdWindow: every id of the latest requests is found, none other; it never
+    holds more than DEDUP_WINDOW digests (but always the last request whole)."""
+    from ml_infra_utils.logging._server_store import DEDUP_WINDOW, IdWindow
+
+    window = IdWindow()
+    requests = [[str(uuid.uuid4()) for _ in range(n)] for n in (3, 5000, 1, 20_000)]
+    for ids in requests:
+        window.add(ids)
+        assert all(i in window for i in ids)
+        assert len(window) <= DEDUP_WINDOW
+    assert all(i in window for ids in requests for i in ids)
+    assert not any(str(uuid.uuid4()) in window for _ in range(1000))
+    for _ in range(30):
+        window.add([str(uuid.uuid4()) for _ in range(5000)])
+    assert len(window) <= DEDUP_WINDOW
+    assert not any(i in window for i in requests[1])  # the oldest: dropped
+    big = [str(uuid.uuid4()) for _ in range(DEDUP_WINDOW + 5)]
+    window.add(big)  # above the window: kept whole, the rest dropped
+    assert len(window) == len(big)
+    assert all(i in window for i in big[::997])
+
+
+def test_a_full_dedup_window_of_uuids_costs_8_bytes_an_id() -> None:
+    """A run's window of DEDUP_WINDOW Tora UUIDs (requests of 5,000) holds
+    digests, not the ids: at most 8 bytes an id plus a little (was ~13 MiB)."""
+    import tracemalloc
+
+    from ml_infra_utils.logging._server_store import DEDUP_WINDOW, IdWindow
+
+    requests = [
+        [str(uuid.uuid4()) for _ in range(5000)]
+        for _ in range(2 * DEDUP_WINDOW // 5000)
+    ]
+    tracemalloc.start()
+    try:
+        window = IdWindow()
+        for ids in requests:
+            window.add(ids)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(window) == DEDUP_WINDOW
+    assert held <= 8 * DEDUP_WINDOW + 64 * 1024
+
+
+def test_uuids_are_stored_once_across_eviction_and_restart(tmp_path: Path) -> None:
+    """Tora-style random ids (metrics and results) sent again after their run
+    was closed to save memory, and again after a restart, are duplicates."""
+    run_id = ""
+    entries = [
+        {"name": "loss", "msg_id": str(uuid.uuid4()), "value": i, "step": i}
+        for i in range(50)
+    ] + [
+        {
+            "name": "acc",
+            "msg_id": str(uuid.uuid4()),
+            "value": 0.5,
+            "metadata": {"type": "result"},
+        }
+    ]
+    with TrackingServer(tmp_path, port=0, fsync=False) as server:
+        server.store.max_open = 1
+        client = Client(server)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        assert client("POST", path, {"logs": entries})[1]["data"]["stored"] == 51
+        other = create(client)  # evicts the first run
+        client("POST", f"/experiments/{other}/logs/batch", logs(other, 2))
+        assert client("POST", path, {"logs": entries})[1]["data"]["duplicates"] == 51
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as server:
+        client = Client(server)
+        assert client("POST", path, {"logs": entries})[1]["data"]["duplicates"] == 51
+        client.close()
+    run = next(r for r in list_runs(tmp_path) if r["id"] == run_id)
+    assert load_run(run["path"])["metrics"]["loss"]["steps"] == list(range(50))
 
 
 @given(

@@ -16,10 +16,13 @@ remembers what it stored:
   ``metrics.jsonl``; ids below the lowest one seen there count as stored (a gap
   that old is not filled after a restart). At most :data:`MAX_GAPS` gaps are
   kept per run; beyond, the oldest gap counts as stored (with a warning);
-* any other id (Tora's random UUIDs) in a window of the run's last
-  :data:`DEDUP_WINDOW` ids, also rebuilt from the file after a restart. A
-  repeated request is always recent (it repeats the one before), and a request
-  holds at most ``MAX_LOGS_PER_REQUEST`` records, which the window covers.
+* any other id (Tora's random UUIDs) in a window (:class:`IdWindow`) of the
+  run's latest requests: always the whole last one, and older ones while the
+  window holds at most :data:`DEDUP_WINDOW` ids, also rebuilt from the file
+  after a restart. A repeated request is always recent (it repeats the one
+  before), and a request holds at most ``MAX_LOGS_PER_REQUEST`` records. The
+  window keeps 8-byte keyed BLAKE2b digests of the ids in sorted arrays, so an
+  open run costs at most ``8 * DEDUP_WINDOW`` bytes (0.8 MB) for it.
 
 Results go to ``run.json``, which keeps no ids: their ids are appended to the
 run's ``.result_ids`` (one JSON string a line) and read again with the metrics'
@@ -31,9 +34,11 @@ recently used is closed first and rebuilt from its files when it is used again.
 
 from __future__ import annotations
 
+import array
 import bisect
 import collections
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -41,6 +46,7 @@ import re
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +64,15 @@ from ._store import _read_info
 from ._validators import check_experiment
 from .sinks import RunStoreSink
 
-__all__ = ["DEDUP_WINDOW", "MAX_GAPS", "RemoteStore", "SeqRanges"]
+__all__ = ["DEDUP_WINDOW", "MAX_GAPS", "IdWindow", "RemoteStore", "SeqRanges"]
 
 DEDUP_WINDOW = MAX_LOGS_PER_REQUEST
 TAIL_BYTES = 32 * 1024 * 1024  # covers DEDUP_WINDOW lines of the usual size
 WORKSPACES_FILE = ".workspaces.json"
 RESULT_IDS_FILE = ".result_ids"  # in a run's directory: its results' msg_ids
 MAX_GAPS = 10_000  # per run: gaps in the sequence ids stored, beyond: filled
+WINDOW_CHUNK = 4096  # small requests' digests share sorted arrays up to this size
+_DIGEST_KEY = secrets.token_bytes(16)  # per process: no id collides by design
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
 
@@ -127,6 +135,80 @@ class SeqRanges:
             self.filled += 1
 
 
+def _digest(msg_id: str) -> int:
+    """A keyed 8-byte digest of *msg_id* (the window keeps these, not the ids)."""
+    data = msg_id.encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(data, digest_size=8, key=_DIGEST_KEY).digest()
+    return int.from_bytes(digest, "little")
+
+
+class IdWindow:
+    """The digests of the ids of a run's latest requests (random ids only).
+
+    Each request's digests are added at once (:meth:`add`) as a sorted
+    ``array('Q')`` (8 bytes an id); a small request joins the newest array while
+    that holds fewer than :data:`WINDOW_CHUNK`. The oldest arrays are dropped
+    while more than :data:`DEDUP_WINDOW` digests are held, but never the newest:
+    the whole last request is always in the window. A lookup bisects each array
+    (at most ``DEDUP_WINDOW / WINDOW_CHUNK + 1`` of them). Two distinct ids share
+    a digest with a chance of about ``2**-64`` per pair (the key is random per
+    process, so no client can make them collide on purpose).
+
+    Examples:
+        >>> window = IdWindow()
+        >>> window.add(["a", "b"])
+        >>> "a" in window, "c" in window, len(window)
+        (True, False, 2)
+    """
+
+    __slots__ = ("chunks", "size")
+
+    def __init__(self) -> None:
+        self.chunks: list[array.array[int]] = []
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __contains__(self, msg_id: str) -> bool:
+        return self.has(_digest(msg_id))
+
+    def has(self, digest: int) -> bool:
+        """Whether *digest* is in the window."""
+        for chunk in self.chunks:
+            i = bisect.bisect_left(chunk, digest)
+            if i < len(chunk) and chunk[i] == digest:
+                return True
+        return False
+
+    def find(self, ids: list[str]) -> set[str]:
+        """The ids of *ids* in the window: a few are looked up one by one,
+        many in one pass over each array."""
+        digests = {_digest(msg_id): msg_id for msg_id in ids}
+        if len(digests) * len(self.chunks) * 32 < self.size:
+            return {i for d, i in digests.items() if self.has(d)}
+        hits: set[int] = set()
+        for chunk in self.chunks:
+            hits |= digests.keys() & chunk
+        return {digests[d] for d in hits}
+
+    def add(self, ids: list[str]) -> None:
+        """Add the ids of one request (then drop the oldest beyond the window)."""
+        if not ids:
+            return
+        digests = [_digest(msg_id) for msg_id in ids]
+        chunks = self.chunks
+        if chunks and len(chunks[-1]) < WINDOW_CHUNK and len(ids) < WINDOW_CHUNK:
+            digests += chunks[-1]
+            self.size -= len(chunks[-1])
+            chunks.pop()
+        digests.sort()
+        chunks.append(array.array("Q", digests))
+        self.size += len(digests)
+        while self.size > DEDUP_WINDOW and len(chunks) > 1:
+            self.size -= len(chunks.pop(0))
+
+
 class _Run:
     """One open run: its sink, record, and what it has stored (private)."""
 
@@ -135,7 +217,6 @@ class _Run:
         "info",
         "lock",
         "max_steps",
-        "order",
         "prefix",
         "recent",
         "seqs",
@@ -148,8 +229,7 @@ class _Run:
         self.info = info
         self.prefix = f"{info['id']}:"
         self.seqs = SeqRanges()
-        self.recent: set[str] = set()
-        self.order: collections.deque[str] = collections.deque()
+        self.recent = IdWindow()
         self.max_steps: dict[str, int] | None = None
         self.closed = False
 
@@ -160,21 +240,33 @@ class _Run:
                 return int(rest)
         return None
 
-    def seen(self, msg_id: str) -> bool:
-        n = self.seq(msg_id)
-        return n in self.seqs if n is not None else msg_id in self.recent
+    def seen(self, ids: list[str]) -> Callable[[str], bool]:
+        """Whether an id of *ids* was stored before (the window is searched
+        once for all of them)."""
+        seq, seqs = self.seq, self.seqs
+        others = [msg_id for msg_id in ids if seq(msg_id) is None]
+        known = self.recent.find(others) if others else set()
 
-    def remember(self, msg_id: str) -> None:
-        n = self.seq(msg_id)
-        if n is not None:
-            self.seqs.add(n, n)
-            return
-        if msg_id in self.recent:
-            return
-        self.recent.add(msg_id)
-        self.order.append(msg_id)
-        if len(self.order) > DEDUP_WINDOW:
-            self.recent.discard(self.order.popleft())
+        def seen(msg_id: str) -> bool:
+            n = seq(msg_id)
+            return n in seqs if n is not None else msg_id in known
+
+        return seen
+
+    def remember(self, ids: list[str]) -> None:
+        """Remember the ids of one request (stored now, each not seen before)."""
+        self.recent.add(self.remember_seqs(ids))
+
+    def remember_seqs(self, ids: list[str]) -> list[str]:
+        """Remember the sequence ids of *ids*; the others (random ids)."""
+        others = []
+        for msg_id in ids:
+            n = self.seq(msg_id)
+            if n is not None:
+                self.seqs.add(n, n)
+            else:
+                others.append(msg_id)
+        return others
 
 
 class RemoteStore:
@@ -272,7 +364,7 @@ class RemoteStore:
     def _append(self, run: _Run, logs: ParsedLogs) -> tuple[int, int]:
         metrics, ids, top = self._new_metrics(run, logs)
         batch_ids = set(ids) if logs.result_ids else set()
-        seen = run.seen
+        seen = run.seen(logs.result_ids)
         results = []
         for msg_id, record in zip(logs.result_ids, logs.results, strict=True):
             if not seen(msg_id) and msg_id not in batch_ids:
@@ -293,8 +385,7 @@ class RemoteStore:
             if top is not None:
                 run.seqs.add(top - count + 1, top)
             else:
-                for msg_id in ids[:count]:
-                    run.remember(msg_id)
+                run.remember(ids[:count])
             if run.seqs.filled:
                 _log.warning(
                     "run %s: more than %d gaps in its sequence ids; the %d oldest "
@@ -308,8 +399,7 @@ class RemoteStore:
             run.sink.write(RecordBatch(run_id, 0, (), results, ids[count:]))
             run.info["results"] = {**run.info.get("results", {})}
             run.info["results"].update((r[0], r[1]) for r in results)
-            for msg_id in ids[count:]:
-                run.remember(msg_id)
+            run.remember(ids[count:])
             # run.json keeps no ids: they go to a file of their own, read
             # again when the run is reopened (after a restart or eviction).
             self._keep_result_ids(run, ids[count:])
@@ -330,7 +420,7 @@ class RemoteStore:
                 expected = [f"{run.prefix}{n}" for n in range(first, first + len(ids))]
                 if ids == expected:
                     return logs.metrics, expected, first + len(ids) - 1
-        seen = run.seen
+        seen = run.seen(ids)
         batch_ids: set[str] = set()
         metrics: list[Any] = []
         kept: list[str] = []
@@ -441,10 +531,16 @@ class RemoteStore:
         sink.open(info)
         run = _Run(sink, info)
         ids, whole = _tail_ids(path / METRICS_FILE)
-        for msg_id in ids:
-            run.remember(msg_id)
-        for msg_id in _result_ids(path / RESULT_IDS_FILE):
-            run.remember(msg_id)
+        others = run.remember_seqs(ids)
+        results = run.remember_seqs(_result_ids(path / RESULT_IDS_FILE))
+        # The latest random ids, at most DEDUP_WINDOW of the metrics' and the
+        # results' together (the results' at least half of it if they have it).
+        n_results = min(
+            len(results), max(DEDUP_WINDOW - len(others), DEDUP_WINDOW // 2)
+        )
+        run.recent.add(
+            _last(others, DEDUP_WINDOW - n_results) + _last(results, n_results)
+        )
         if not whole and run.seqs.starts and run.seqs.starts[0] > 0:
             # Older than the tail read: counted as stored (not read again).
             run.seqs.add(0, run.seqs.starts[0] - 1)
@@ -554,6 +650,11 @@ def _result_ids(path: Path) -> list[str]:
         if isinstance(msg_id, str):
             ids.append(msg_id)
     return ids
+
+
+def _last(items: list[str], n: int) -> list[str]:
+    """The last *n* items (none when *n* <= 0)."""
+    return items[len(items) - n :] if n > 0 else []
 
 
 def _max_steps(path: Path) -> dict[str, int]:
