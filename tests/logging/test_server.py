@@ -770,6 +770,8 @@ def test_many_clients_at_once_lose_nothing(server: TrackingServer) -> None:
         ({"port": -1}, InvalidParameterError),
         ({"port": "80"}, InputTypeError),
         ({"max_body": 0}, InvalidParameterError),
+        ({"max_open": 0}, InvalidParameterError),
+        ({"max_open": 1.5}, InputTypeError),
         ({"api_key": ""}, InvalidParameterError),
     ],
 )
@@ -1102,8 +1104,7 @@ def test_uuids_are_stored_once_across_eviction_and_restart(tmp_path: Path) -> No
             "metadata": {"type": "result"},
         }
     ]
-    with TrackingServer(tmp_path, port=0, fsync=False) as server:
-        server.store.max_open = 1
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
         client = Client(server)
         run_id = create(client)
         path = f"/experiments/{run_id}/logs/batch"
@@ -1247,3 +1248,179 @@ def test_a_moved_run_is_found_again(server: TrackingServer, client: Client) -> N
     status, answer, _ = client("GET", f"/experiments/{run_id}")
     assert status == 200
     assert answer["data"]["name"] == "renamed"
+
+
+# ---------------------------------------------------------------- reopening runs
+class _BlockedLoad:
+    """Makes the store's tail read of one run wait until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, run_id: str) -> None:
+        from ml_infra_utils.logging import _server_store
+
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+        real = _server_store._tail_ids
+
+        def tail_ids(path: Path) -> tuple[list[str], bool]:
+            if path.parent.name == run_id:
+                self.calls += 1
+                self.entered.set()
+                assert self.release.wait(30)
+            return real(path)
+
+        monkeypatch.setattr(_server_store, "_tail_ids", tail_ids)
+
+
+def test_loading_an_evicted_run_does_not_hold_up_other_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one evicted run is read again from its files, requests for other
+    runs are answered (the load runs outside the store's lock)."""
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        first, second = create(client), create(client)  # the second evicts
+        blocked = _BlockedLoad(monkeypatch, first)
+        answers: list[Any] = []
+
+        def load() -> None:
+            connection = Client(server)
+            path = f"/experiments/{first}/logs/batch"
+            answers.append(connection("POST", path, logs(first, 3))[:2])
+            connection.close()
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        try:
+            assert blocked.entered.wait(10)
+            other = Client(server)
+            other.conn.timeout = 10  # before the fix: stuck behind the load
+            status, answer, _ = other(
+                "POST", f"/experiments/{second}/logs/batch", logs(second, 2)
+            )
+            assert (status, answer["data"]["stored"]) == (200, 2)
+            assert other("GET", f"/experiments/{first}x")[0] == 404
+            other.close()
+        finally:
+            blocked.release.set()
+            loader.join(30)
+        assert answers[0][0] == 200
+        assert answers[0][1]["data"]["stored"] == 3
+        client.close()
+
+
+def test_two_requests_for_an_evicted_run_load_it_once_and_store_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same batch of random ids sent twice at once to a run being loaded:
+    the run is read once, one request stores the batch, the other finds it
+    stored; a GET meanwhile sees the run's record."""
+    entries = [
+        {"name": "loss", "msg_id": str(uuid.uuid4()), "value": i, "step": i}
+        for i in range(20)
+    ]
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        first = create(client, tags=["a"])
+        create(client)  # evicts the first
+        blocked = _BlockedLoad(monkeypatch, first)
+        answers: list[Any] = []
+
+        def send(method: str, path: str, payload: object = None) -> None:
+            connection = Client(server)
+            answers.append(connection(method, path, payload)[:2])
+            connection.close()
+
+        path = f"/experiments/{first}/logs/batch"
+        threads = [
+            threading.Thread(target=send, args=("POST", path, {"logs": entries}))
+        ]
+        threads[0].start()
+        assert blocked.entered.wait(10)
+        threads += [
+            threading.Thread(target=send, args=("POST", path, {"logs": entries})),
+            threading.Thread(target=send, args=("GET", f"/experiments/{first}")),
+        ]
+        for thread in threads[1:]:
+            thread.start()
+        time.sleep(0.2)  # let them queue on the run (passes in any order)
+        blocked.release.set()
+        for thread in threads:
+            thread.join(30)
+        client.close()
+    assert blocked.calls == 1
+    posts = sorted(
+        a[1]["data"]["stored"] for a in answers if "received" in a[1]["data"]
+    )
+    assert posts == [0, 20]
+    (get,) = [a for a in answers if "received" not in a[1]["data"]]
+    assert get[0] == 200
+    assert get[1]["data"]["tags"] == ["a"]
+    run = next(r for r in list_runs(tmp_path) if r["id"] == first)
+    assert load_run(run["path"])["metrics"]["loss"]["steps"] == list(range(20))
+
+
+def test_a_failed_load_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run id that does not exist is 404 (and a PUT then creates it); a load
+    that fails is 500 and the next request loads the run afresh."""
+    from ml_infra_utils.logging import _server_store
+
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        missing = "20260101-000000-0000abcd"
+        assert client("GET", f"/experiments/{missing}")[0] == 404
+        assert missing not in server.store._runs
+        record = {"id": missing, "experiment": "exp", "status": "running"}
+        assert client("PUT", f"/experiments/{missing}", {"run": record})[0] == 201
+        create(client)  # evicts it
+        real = _server_store._tail_ids
+
+        def broken(path: Path) -> tuple[list[str], bool]:
+            msg = "disk gone"
+            raise OSError(msg)
+
+        monkeypatch.setattr(_server_store, "_tail_ids", broken)
+        assert client("GET", f"/experiments/{missing}")[0] == 500
+        assert missing not in server.store._runs
+        monkeypatch.setattr(_server_store, "_tail_ids", real)
+        client.close()
+        client = Client(server)  # the 500 closed the connection
+        status, answer, _ = client("GET", f"/experiments/{missing}")
+        assert (status, answer["data"]["id"]) == (200, missing)
+        client.close()
+
+
+def test_a_load_finishing_after_close_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run loaded while the store closes is dropped with 503 (its sink
+    closed), not kept open by a closed store."""
+    from ml_infra_utils.logging._payloads import parse_logs
+    from ml_infra_utils.logging._server_store import RemoteStore
+
+    store = RemoteStore(tmp_path, fsync=False, max_open=1)
+    first = store.create(parse_experiment({"name": "exp"}), host=None)["id"]
+    store.create(parse_experiment({"name": "exp"}), host=None)
+    blocked = _BlockedLoad(monkeypatch, first)
+    errors: list[int] = []
+
+    def append() -> None:
+        try:
+            store.append(first, parse_logs(logs(first, 2), now_ms=0))
+        except ProtocolError as exc:
+            errors.append(exc.status)
+
+    loader = threading.Thread(target=append)
+    loader.start()
+    assert blocked.entered.wait(10)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    time.sleep(0.1)  # close() waits for the run being loaded
+    blocked.release.set()
+    loader.join(30)
+    closer.join(30)
+    assert errors == [503]
+    run = next(r for r in list_runs(tmp_path) if r["id"] == first)
+    assert "loss" not in load_run(run["path"])["metrics"]

@@ -30,6 +30,8 @@ when the run is reopened.
 
 At most ``max_open`` runs are held open (file descriptor and ids); the least
 recently used is closed first and rebuilt from its files when it is used again.
+That reading (and a new run's creation) happens outside the store's lock: a
+placeholder run, its lock held by the loader, stands in meanwhile.
 """
 
 from __future__ import annotations
@@ -223,9 +225,10 @@ class _Run:
         "sink",
     )
 
-    def __init__(self, sink: RunStoreSink, info: dict[str, Any]) -> None:
+    def __init__(self, sink: RunStoreSink | None, info: dict[str, Any]) -> None:
+        # sink None: a placeholder, its lock held while the run is loaded
         self.lock = threading.Lock()
-        self.sink = sink
+        self.sink: RunStoreSink = sink  # type: ignore[assignment]  # set by the loader
         self.info = info
         self.prefix = f"{info['id']}:"
         self.seqs = SeqRanges()
@@ -312,20 +315,35 @@ class RemoteStore:
             "workspace_id": new.workspace_id,
             "description": new.description,
         }
+        run = self._placeholder(info)
         with self._lock:
             self._check_open()
-            self._open_new(info)
+            self._keep(info["id"], run)
+        self._fill(run, lambda new_run: self._open_new(new_run, info))
+        run.lock.release()
         return dict(info)
 
     def put(self, record: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create or update a run from a client's record; ``(record, created)``."""
         run_id = record["id"]
-        with self._lock:
-            self._check_open()
-            if self._locate(run_id) is None:
-                self._open_new(record)
+        while True:
+            with self._lock:
+                self._check_open()
+                new = run_id not in self._runs and self._locate(run_id) is None
+                if new:  # created outside the store's lock, this one held
+                    run = self._placeholder(record)
+                    self._keep(run_id, run)
+            if new:
+                self._fill(run, lambda new_run: self._open_new(new_run, record))
+                run.lock.release()
                 return dict(record), True
-        run = self._acquire(run_id)
+            try:
+                run = self._acquire(run_id)
+                break
+            except ProtocolError as exc:
+                if exc.status != 404:
+                    raise
+                # It was being loaded and was not there: create it now.
         try:
             old = run.info
             if old.get("experiment") != record["experiment"]:
@@ -467,8 +485,9 @@ class RemoteStore:
             self._runs.clear()
         for run in runs:
             with run.lock:
-                run.closed = True
-                run.sink.close()
+                if not run.closed:  # else: failed to open, or closed by _fill
+                    run.closed = True
+                    run.sink.close()
 
     def _check_open(self) -> None:
         # Called with self._lock held.
@@ -496,30 +515,67 @@ class RemoteStore:
                     return candidate
         return None
 
-    def _open_new(self, info: dict[str, Any]) -> None:
-        # Called with self._lock held.
+    def _placeholder(self, info: dict[str, Any]) -> _Run:
+        """A run not yet opened, its lock held (by the caller, who fills it)."""
+        run = _Run(None, dict(info))
+        run.lock.acquire()
+        return run
+
+    def _open_new(self, run: _Run, info: dict[str, Any]) -> None:
         sink = RunStoreSink(self.root, fsync=self.fsync)
         sink.open(info)
         assert sink.path is not None  # noqa: S101 - set by open()
         self._paths[info["id"]] = sink.path
-        self._keep(info["id"], _Run(sink, dict(info)))
+        run.sink = sink
+
+    def _fill(self, run: _Run, fill: Callable[[_Run], None]) -> None:
+        """Fill placeholder *run* (its lock held) outside the store's lock, then
+        keep it; on failure drop it, release its lock and raise. Requests for
+        other runs go on meanwhile; one for this run waits on its lock."""
+        run_id = run.info["id"]
+        try:
+            fill(run)
+            with self._lock:
+                if self._closed or self._runs.get(run_id) is not run:
+                    run.sink.close()
+                    raise ProtocolError(503, "the server is shutting down")
+        except BaseException:
+            run.closed = True
+            with self._lock:
+                if self._runs.get(run_id) is run:
+                    del self._runs[run_id]
+            run.lock.release()
+            raise
 
     def _acquire(self, run_id: str) -> _Run:
-        """The open run *run_id* with its lock held (404 if it does not exist)."""
+        """The open run *run_id* with its lock held (404 if it does not exist).
+
+        A run that is not open is loaded (its files read) *outside* the store's
+        lock: a placeholder whose lock the loader holds stands in the LRU
+        meanwhile, so requests for other runs go on, and a second request for
+        this run waits on its lock and then finds it loaded.
+        """
         while True:
             with self._lock:
                 self._check_open()
                 run = self._runs.get(run_id)
                 if run is None:
-                    run = self._reopen(run_id)
+                    run = self._placeholder({"id": run_id})
+                    self._keep(run_id, run)
+                    loading = True
                 else:
                     self._runs.move_to_end(run_id)
+                    loading = False
+            if loading:
+                self._fill(run, self._reopen)
+                return run
             run.lock.acquire()
             if not run.closed:
                 return run
-            run.lock.release()  # evicted meanwhile: open it again
+            run.lock.release()  # evicted or failed to load meanwhile: again
 
-    def _reopen(self, run_id: str) -> _Run:
+    def _reopen(self, run: _Run) -> None:
+        run_id = run.info["id"]
         path = self._locate(run_id)
         if path is None:
             msg = f"experiment {run_id!r} not found"
@@ -527,9 +583,6 @@ class RemoteStore:
         info = _read_info(path)
         info.pop("path", None)
         info["experiment"] = path.parent.name
-        sink = RunStoreSink(self.root, fsync=self.fsync)
-        sink.open(info)
-        run = _Run(sink, info)
         ids, whole = _tail_ids(path / METRICS_FILE)
         others = run.remember_seqs(ids)
         results = run.remember_seqs(_result_ids(path / RESULT_IDS_FILE))
@@ -544,8 +597,10 @@ class RemoteStore:
         if not whole and run.seqs.starts and run.seqs.starts[0] > 0:
             # Older than the tail read: counted as stored (not read again).
             run.seqs.add(0, run.seqs.starts[0] - 1)
-        self._keep(run_id, run)
-        return run
+        sink = RunStoreSink(self.root, fsync=self.fsync)
+        sink.open(info)
+        run.info = info
+        run.sink = sink
 
     def _keep(self, run_id: str, run: _Run) -> None:
         self._runs[run_id] = run

@@ -81,6 +81,9 @@ class TrackingServer:
             memory are bounded by ``max_workers * max_body`` bytes (64 MiB by
             default), however many clients connect. A client that sends its
             body slowly holds its slot meanwhile.
+        max_open: runs held open at once (a file descriptor and the ids
+            stored, at most about 0.8 MB each); the least recently used is
+            closed first and read again from its files when used again.
 
     Raises:
         OSError: the address cannot be bound (e.g. the port is in use).
@@ -97,11 +100,13 @@ class TrackingServer:
         max_body: int = DEFAULT_MAX_BODY,
         fsync: bool = True,
         max_workers: int = 4,
+        max_open: int = 128,
     ) -> None:
         for value, argument in (
             (port, "port"),
             (max_body, "max_body"),
             (max_workers, "max_workers"),
+            (max_open, "max_open"),
         ):
             if isinstance(value, bool) or not isinstance(value, int):
                 msg = f"{argument} must be an int, got {type(value).__name__}"
@@ -109,10 +114,10 @@ class TrackingServer:
         if not 0 <= port <= 65535:
             msg = f"port must be between 0 and 65535, got {port}"
             raise InvalidParameterError(msg)
-        if max_body < 1 or max_workers < 1:
+        if max_body < 1 or max_workers < 1 or max_open < 1:
             msg = (
-                "max_body and max_workers must be >= 1, "
-                f"got {max_body} and {max_workers}"
+                "max_body, max_workers and max_open must be >= 1, "
+                f"got {max_body}, {max_workers} and {max_open}"
             )
             raise InvalidParameterError(msg)
         api_key = check_api_key(api_key, allow_empty=False)
@@ -127,7 +132,7 @@ class TrackingServer:
             )
         self._httpd = server_class((host, port), Handler)
         self.app = App(
-            RemoteStore(self.runs_dir, fsync=fsync),
+            RemoteStore(self.runs_dir, fsync=fsync, max_open=max_open),
             api_key=api_key,
             max_body=max_body,
             max_workers=max_workers,
@@ -224,6 +229,7 @@ def serve(
     api_key: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     fsync: bool = True,
+    max_open: int = 128,
     ready: Callable[[TrackingServer], object] | None = None,
 ) -> None:
     """Run a :class:`TrackingServer` until SIGINT or SIGTERM; then stop gracefully.
@@ -236,7 +242,13 @@ def serve(
         OSError: the address cannot be bound.
     """
     server = TrackingServer(
-        runs_dir, host=host, port=port, api_key=api_key, max_body=max_body, fsync=fsync
+        runs_dir,
+        host=host,
+        port=port,
+        api_key=api_key,
+        max_body=max_body,
+        fsync=fsync,
+        max_open=max_open,
     )
     stop: list[int] = []
 
