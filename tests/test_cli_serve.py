@@ -34,6 +34,7 @@ def test_serve_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> Non
         "--api-key",
         "--max-body",
         "--max-open",
+        "--request-timeout",
     ):
         assert option in out
     assert "127.0.0.1" in out

@@ -1424,3 +1424,110 @@ def test_a_load_finishing_after_close_writes_nothing(
     assert errors == [503]
     run = next(r for r in list_runs(tmp_path) if r["id"] == first)
     assert "loss" not in load_run(run["path"])["metrics"]
+
+
+# ---------------------------------------------------------------- slow clients
+def _trickle(
+    sock: socket.socket, head: bytes, drip: bytes, *, times: int
+) -> tuple[bytes, int]:
+    """Send *head*, then *drip* every 0.05 s until the server answers or
+    closes (or *times* drips); what it answered (b"" for a bare close) and
+    how many drips went out."""
+    import select
+
+    sock.sendall(head)
+    sent = 0
+    while sent < times:
+        if select.select([sock], [], [], 0.05)[0]:
+            break
+        try:
+            sock.sendall(drip)
+        except OSError:  # closed by the server
+            break
+        sent += 1
+    sock.settimeout(10)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except OSError:
+        pass
+    return answer, sent
+
+
+def test_a_body_trickled_past_the_deadline_gets_408(tmp_path: Path) -> None:
+    """A client sending its body a byte at a time, each well within the idle
+    timeout, is cut off at the request deadline with 408 and a closed
+    connection (it used to hold its thread and slot for as long as it liked)."""
+    with TrackingServer(tmp_path, port=0, fsync=False, request_timeout=0.3) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            head = (
+                b"POST /experiments HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+            )
+            answer, sent = _trickle(sock, head, b" ", times=400)
+        assert sent < 400
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert b"Connection: close" in answer
+        assert b"0.3 s" in answer
+        assert list_runs(tmp_path) == []
+
+
+def test_a_head_trickled_past_the_deadline_is_cut_off(tmp_path: Path) -> None:
+    """Header lines trickled forever: the connection is closed at the deadline."""
+    with (
+        TrackingServer(tmp_path, port=0, fsync=False, request_timeout=0.3) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        head = b"GET /health HTTP/1.1\r\nX-A: "
+        answer, sent = _trickle(sock, head, b"b", times=400)  # one long header
+    assert sent < 400
+    assert answer == b""  # cut off: no answer, the connection closed
+
+
+def test_the_deadline_is_per_request_on_a_kept_alive_connection(
+    tmp_path: Path,
+) -> None:
+    """Each request has its own deadline: a connection kept alive longer than
+    the deadline serves request after request."""
+    with TrackingServer(tmp_path, port=0, fsync=False, request_timeout=0.3) as server:
+        client = Client(server)
+        for _ in range(3):
+            assert client("GET", "/health")[0] == 200
+            time.sleep(0.2)
+        client.close()
+
+
+def test_an_unwanted_body_over_max_body_is_not_drained(tmp_path: Path) -> None:
+    """A refused request (401) announcing a body over max_body is answered and
+    its connection closed at once, not drained at the client's pace."""
+    with (
+        TrackingServer(
+            tmp_path, port=0, fsync=False, api_key=KEY, max_body=1000
+        ) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.settimeout(10)  # before: the server waited for 5,000 bytes
+        sock.sendall(
+            b"POST /experiments HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 5000\r\n\r\n" + b" " * 10
+        )
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"Connection: close" in answer
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (0, InvalidParameterError),
+        (float("inf"), InvalidParameterError),
+        ("60", InputTypeError),
+        (True, InputTypeError),
+    ],
+)
+def test_bad_request_timeouts_are_refused(
+    tmp_path: Path, value: object, error: type[Exception]
+) -> None:
+    """request_timeout is a positive, finite number of seconds."""
+    with pytest.raises(error, match="request_timeout"):
+        TrackingServer(tmp_path, port=0, request_timeout=value)  # type: ignore[arg-type]
