@@ -1531,3 +1531,43 @@ def test_bad_request_timeouts_are_refused(
     """request_timeout is a positive, finite number of seconds."""
     with pytest.raises(error, match="request_timeout"):
         TrackingServer(tmp_path, port=0, request_timeout=value)  # type: ignore[arg-type]
+
+
+def test_closing_an_evicted_run_does_not_hold_up_other_runs(tmp_path: Path) -> None:
+    """The run evicted for a new one is closed (an fsync) outside the store's
+    lock: a request for another run is answered meanwhile."""
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        third, first = create(client), create(client)  # the first evicts the third
+        victim = server.store._runs[first]
+        entered, release = threading.Event(), threading.Event()
+        real_close = victim.sink.close
+
+        def slow_close() -> None:
+            entered.set()
+            assert release.wait(30)
+            real_close()
+
+        victim.sink.close = slow_close  # type: ignore[method-assign]
+
+        def create_one() -> None:
+            connection = Client(server)
+            create(connection)
+            connection.close()
+
+        creator = threading.Thread(target=create_one)
+        creator.start()
+        try:
+            assert entered.wait(10)
+            other = Client(server)
+            other.conn.timeout = 10  # before: stuck behind the close
+            status, answer, _ = other("GET", f"/experiments/{third}")
+            assert (status, answer["data"]["id"]) == (200, third)
+            other.close()
+        finally:
+            release.set()
+            creator.join(30)
+        status, answer, _ = client("GET", f"/experiments/{first}")  # read again
+        assert (status, answer["data"]["id"]) == (200, first)
+        client.close()
+    assert len(list_runs(tmp_path)) == 3

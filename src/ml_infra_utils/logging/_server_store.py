@@ -318,8 +318,8 @@ class RemoteStore:
         run = self._placeholder(info)
         with self._lock:
             self._check_open()
-            self._keep(info["id"], run)
-        self._fill(run, lambda new_run: self._open_new(new_run, info))
+            victims = self._keep(info["id"], run)
+        self._fill(run, lambda new_run: self._open_new(new_run, info), victims)
         run.lock.release()
         return dict(info)
 
@@ -332,9 +332,11 @@ class RemoteStore:
                 new = run_id not in self._runs and self._locate(run_id) is None
                 if new:  # created outside the store's lock, this one held
                     run = self._placeholder(record)
-                    self._keep(run_id, run)
+                    victims = self._keep(run_id, run)
             if new:
-                self._fill(run, lambda new_run: self._open_new(new_run, record))
+                self._fill(
+                    run, lambda new_run: self._open_new(new_run, record), victims
+                )
                 run.lock.release()
                 return dict(record), True
             try:
@@ -528,11 +530,21 @@ class RemoteStore:
         self._paths[info["id"]] = sink.path
         run.sink = sink
 
-    def _fill(self, run: _Run, fill: Callable[[_Run], None]) -> None:
-        """Fill placeholder *run* (its lock held) outside the store's lock, then
-        keep it; on failure drop it, release its lock and raise. Requests for
-        other runs go on meanwhile; one for this run waits on its lock."""
+    def _fill(
+        self, run: _Run, fill: Callable[[_Run], None], victims: list[_Run]
+    ) -> None:
+        """Close the runs evicted for placeholder *run* (its lock held) and
+        fill it, outside the store's lock, then keep it; on failure drop it,
+        release its lock and raise. Requests for other runs go on meanwhile;
+        one for this run (or a victim) waits on its lock."""
         run_id = run.info["id"]
+        for victim in victims:
+            try:
+                victim.sink.close()
+            except OSError:
+                _log.exception("could not close run %s", victim.info["id"])
+            finally:
+                victim.lock.release()
         try:
             fill(run)
             with self._lock:
@@ -561,13 +573,13 @@ class RemoteStore:
                 run = self._runs.get(run_id)
                 if run is None:
                     run = self._placeholder({"id": run_id})
-                    self._keep(run_id, run)
+                    victims = self._keep(run_id, run)
                     loading = True
                 else:
                     self._runs.move_to_end(run_id)
                     loading = False
             if loading:
-                self._fill(run, self._reopen)
+                self._fill(run, self._reopen, victims)
                 return run
             run.lock.acquire()
             if not run.closed:
@@ -602,20 +614,22 @@ class RemoteStore:
         run.info = info
         run.sink = sink
 
-    def _keep(self, run_id: str, run: _Run) -> None:
+    def _keep(self, run_id: str, run: _Run) -> list[_Run]:
+        """Keep *run* open (called with self._lock held); the runs evicted for
+        it, marked closed and locked: the caller closes them (:meth:`_fill`)
+        after releasing self._lock (a close may fsync)."""
         self._runs[run_id] = run
+        victims = []
         for victim_id in list(self._runs):
             if len(self._runs) <= self.max_open:
                 break
             victim = self._runs[victim_id]
             if victim is run or not victim.lock.acquire(blocking=False):
                 continue
-            try:
-                victim.closed = True
-                victim.sink.close()
-            finally:
-                victim.lock.release()
+            victim.closed = True
+            victims.append(victim)
             del self._runs[victim_id]
+        return victims
 
     # ------------------------------------------------------------ workspaces
     def _workspaces(self) -> dict[str, Any]:
