@@ -1027,8 +1027,7 @@ def test_the_dedup_window_keeps_the_last_request_and_forgets_the_oldest(
 ) -> None:
     """Random ids are remembered for the run's latest requests: the whole last
     request always (even above the window), older ones while they fit."""
-    monkeypatch.setattr("ml_infra_utils.logging._server_store.DEDUP_WINDOW", 3)
-    monkeypatch.setattr("ml_infra_utils.logging._server_store.WINDOW_CHUNK", 1)
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.SMALL_WINDOW", 3)
     run_id = create(client)
     path = f"/experiments/{run_id}/logs/batch"
 
@@ -1045,25 +1044,58 @@ def test_the_dedup_window_keeps_the_last_request_and_forgets_the_oldest(
 
 def test_the_dedup_window_is_bounded_and_exact_for_its_ids() -> None:
     """IdWindow: every id of the latest requests is found, none other; it never
-    holds more than DEDUP_WINDOW digests (but always the last request whole)."""
-    from ml_infra_utils.logging._server_store import DEDUP_WINDOW, IdWindow
+    holds more than its bounds (but always the last request whole)."""
+    from ml_infra_utils.logging._server_store import (
+        DEDUP_WINDOW,
+        SMALL_REQUEST,
+        SMALL_WINDOW,
+        IdWindow,
+    )
 
     window = IdWindow()
     requests = [[str(uuid.uuid4()) for _ in range(n)] for n in (3, 5000, 1, 20_000)]
     for ids in requests:
         window.add(ids)
         assert all(i in window for i in ids)
-        assert len(window) <= DEDUP_WINDOW
+        assert window.array_size <= DEDUP_WINDOW
     assert all(i in window for ids in requests for i in ids)
+    assert window.find([i for ids in requests for i in ids]) == {
+        i for ids in requests for i in ids
+    }
     assert not any(str(uuid.uuid4()) in window for _ in range(1000))
     for _ in range(30):
         window.add([str(uuid.uuid4()) for _ in range(5000)])
-    assert len(window) <= DEDUP_WINDOW
+    assert window.array_size <= DEDUP_WINDOW
     assert not any(i in window for i in requests[1])  # the oldest: dropped
+    assert all(i in window for i in requests[0] + requests[2])  # another tier
     big = [str(uuid.uuid4()) for _ in range(DEDUP_WINDOW + 5)]
-    window.add(big)  # above the window: kept whole, the rest dropped
-    assert len(window) == len(big)
+    window.add(big)  # above the window: kept whole, the other large ones dropped
+    assert window.array_size == len(big)
     assert all(i in window for i in big[::997])
+    smalls = [[str(uuid.uuid4()) for _ in range(SMALL_REQUEST)] for _ in range(40)]
+    for ids in smalls:
+        window.add(ids)
+        assert window.small_size <= max(SMALL_WINDOW, len(ids))
+        assert all(i in window for i in ids)
+    assert not any(i in window for i in smalls[0] + requests[0])  # dropped
+    assert window.find(smalls[-1] + big[:10]) == set(smalls[-1] + big[:10])
+
+
+def test_the_dedup_window_of_small_requests_is_found_without_the_arrays() -> None:
+    """Small requests' ids are in the set, large ones' in the arrays: a lookup
+    of many ids against both finds exactly the held ones."""
+    from ml_infra_utils.logging._server_store import IdWindow
+
+    window = IdWindow()
+    held = [str(uuid.uuid4()) for _ in range(50)]
+    window.add(held[:25])
+    window.add(held[25:])
+    large = [str(uuid.uuid4()) for _ in range(3000)]
+    window.add(large)
+    fresh = [str(uuid.uuid4()) for _ in range(3000)]
+    assert window.find(held + fresh) == set(held)
+    assert window.find(large[::7] + fresh[:3]) == set(large[::7])
+    assert len(window) == 3050
 
 
 def test_a_full_dedup_window_of_uuids_costs_8_bytes_an_id() -> None:
@@ -1087,6 +1119,28 @@ def test_a_full_dedup_window_of_uuids_costs_8_bytes_an_id() -> None:
         tracemalloc.stop()
     assert len(window) == DEDUP_WINDOW
     assert held <= 8 * DEDUP_WINDOW + 64 * 1024
+
+
+def test_a_full_window_of_small_requests_is_bounded() -> None:
+    """Tora's default requests of 25 ids, twice the small window's worth: the
+    window holds SMALL_WINDOW ids in at most 200 bytes each (~1.6 MB)."""
+    import tracemalloc
+
+    from ml_infra_utils.logging._server_store import SMALL_WINDOW, IdWindow
+
+    requests = [
+        [str(uuid.uuid4()) for _ in range(25)] for _ in range(2 * SMALL_WINDOW // 25)
+    ]
+    tracemalloc.start()
+    try:
+        window = IdWindow()
+        for ids in requests:
+            window.add(ids)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert SMALL_WINDOW - 25 < len(window) <= SMALL_WINDOW  # whole requests
+    assert held <= 200 * SMALL_WINDOW
 
 
 def test_uuids_are_stored_once_across_eviction_and_restart(tmp_path: Path) -> None:

@@ -18,11 +18,12 @@ remembers what it stored:
   kept per run; beyond, the oldest gap counts as stored (with a warning);
 * any other id (Tora's random UUIDs) in a window (:class:`IdWindow`) of the
   run's latest requests: always the whole last one, and older ones while the
-  window holds at most :data:`DEDUP_WINDOW` ids, also rebuilt from the file
-  after a restart. A repeated request is always recent (it repeats the one
-  before), and a request holds at most ``MAX_LOGS_PER_REQUEST`` records. The
-  window keeps 8-byte keyed BLAKE2b digests of the ids in sorted arrays, so an
-  open run costs at most ``8 * DEDUP_WINDOW`` bytes (0.8 MB) for it.
+  window holds at most :data:`SMALL_WINDOW` ids of small requests and
+  :data:`DEDUP_WINDOW` of large ones, also rebuilt from the file after a
+  restart. A repeated request is always recent (it repeats the one before),
+  and a request holds at most ``MAX_LOGS_PER_REQUEST`` records. The window
+  keeps keyed 64-bit digests of the ids, not the ids: an open run costs at
+  most about 3.5 MB for it, and a lookup costs about as much as a set's.
 
 Results go to ``run.json``, which keeps no ids: their ids are appended to the
 run's ``.result_ids`` (one JSON string a line) and read again with the metrics'
@@ -46,6 +47,7 @@ import logging
 import os
 import re
 import secrets
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -66,15 +68,25 @@ from ._store import _read_info
 from ._validators import check_experiment
 from .sinks import RunStoreSink
 
-__all__ = ["DEDUP_WINDOW", "MAX_GAPS", "IdWindow", "RemoteStore", "SeqRanges"]
+__all__ = [
+    "DEDUP_WINDOW",
+    "MAX_GAPS",
+    "SMALL_REQUEST",
+    "SMALL_WINDOW",
+    "IdWindow",
+    "RemoteStore",
+    "SeqRanges",
+]
 
 DEDUP_WINDOW = MAX_LOGS_PER_REQUEST
 TAIL_BYTES = 32 * 1024 * 1024  # covers DEDUP_WINDOW lines of the usual size
 WORKSPACES_FILE = ".workspaces.json"
 RESULT_IDS_FILE = ".result_ids"  # in a run's directory: its results' msg_ids
 MAX_GAPS = 10_000  # per run: gaps in the sequence ids stored, beyond: filled
-WINDOW_CHUNK = 4096  # small requests' digests share sorted arrays up to this size
+SMALL_REQUEST = 1024  # a request of at most this many random ids: in the set
+SMALL_WINDOW = 8192  # the set's ids, beyond its newest request
 _DIGEST_KEY = secrets.token_bytes(16)  # per process: no id collides by design
+_RANDOM_HASH = bool(sys.flags.hash_randomization)
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
 
@@ -138,23 +150,37 @@ class SeqRanges:
 
 
 def _digest(msg_id: str) -> int:
-    """A keyed 8-byte digest of *msg_id* (the window keeps these, not the ids)."""
+    """A keyed 64-bit digest of *msg_id* (the window keeps these, not the ids).
+
+    Python's own string hash when hash randomisation is on (the default: it is
+    SipHash keyed by a random per-process secret, and fast); a keyed BLAKE2b
+    digest when ``PYTHONHASHSEED`` fixes the hash, so no client can make two
+    ids collide on purpose either way.
+    """
+    if _RANDOM_HASH:
+        return hash(msg_id)
     data = msg_id.encode("utf-8", "surrogatepass")
     digest = hashlib.blake2b(data, digest_size=8, key=_DIGEST_KEY).digest()
-    return int.from_bytes(digest, "little")
+    return int.from_bytes(digest, "little", signed=True)
 
 
 class IdWindow:
     """The digests of the ids of a run's latest requests (random ids only).
 
-    Each request's digests are added at once (:meth:`add`) as a sorted
-    ``array('Q')`` (8 bytes an id); a small request joins the newest array while
-    that holds fewer than :data:`WINDOW_CHUNK`. The oldest arrays are dropped
-    while more than :data:`DEDUP_WINDOW` digests are held, but never the newest:
-    the whole last request is always in the window. A lookup bisects each array
-    (at most ``DEDUP_WINDOW / WINDOW_CHUNK + 1`` of them). Two distinct ids share
-    a digest with a chance of about ``2**-64`` per pair (the key is random per
-    process, so no client can make them collide on purpose).
+    Two tiers, each always holding its newest request whole:
+
+    * a request of at most :data:`SMALL_REQUEST` ids (Tora's usual 25 to
+      1,000) goes into one set, for a constant-time lookup; the oldest
+      requests leave it while it holds more than :data:`SMALL_WINDOW` ids;
+    * a larger request is kept as one sorted ``array('q')`` (8 bytes an id);
+      the oldest leave while the arrays hold more than :data:`DEDUP_WINDOW`.
+      A request is checked against them in one pass over each array, or by
+      bisection when it is small.
+
+    So an open run holds at most about ``200 * (SMALL_WINDOW + SMALL_REQUEST)
+    + 8 * (DEDUP_WINDOW + MAX_LOGS_PER_REQUEST)`` bytes of digests (about
+    3.5 MB), whatever its clients send. Two distinct ids share a digest with a
+    chance of about ``2**-64`` per pair.
 
     Examples:
         >>> window = IdWindow()
@@ -163,52 +189,59 @@ class IdWindow:
         (True, False, 2)
     """
 
-    __slots__ = ("chunks", "size")
+    __slots__ = ("array_size", "arrays", "small", "small_requests", "small_size")
 
     def __init__(self) -> None:
-        self.chunks: list[array.array[int]] = []
-        self.size = 0
+        self.small: set[int] = set()
+        self.small_requests: collections.deque[array.array[int]] = collections.deque()
+        self.small_size = 0
+        self.arrays: collections.deque[array.array[int]] = collections.deque()
+        self.array_size = 0
 
     def __len__(self) -> int:
-        return self.size
+        return self.small_size + self.array_size
 
     def __contains__(self, msg_id: str) -> bool:
-        return self.has(_digest(msg_id))
-
-    def has(self, digest: int) -> bool:
-        """Whether *digest* is in the window."""
-        for chunk in self.chunks:
-            i = bisect.bisect_left(chunk, digest)
-            if i < len(chunk) and chunk[i] == digest:
-                return True
-        return False
+        return bool(self.find([msg_id]))
 
     def find(self, ids: list[str]) -> set[str]:
-        """The ids of *ids* in the window: a few are looked up one by one,
-        many in one pass over each array."""
+        """The ids of *ids* in the window."""
         digests = {_digest(msg_id): msg_id for msg_id in ids}
-        if len(digests) * len(self.chunks) * 32 < self.size:
-            return {i for d, i in digests.items() if self.has(d)}
-        hits: set[int] = set()
-        for chunk in self.chunks:
-            hits |= digests.keys() & chunk
+        small = self.small
+        hits = {d for d in digests if d in small} if small else set()
+        arrays = self.arrays
+        if arrays:
+            if len(digests) * len(arrays) * 32 < self.array_size:
+                for d in digests:
+                    for chunk in arrays:
+                        i = bisect.bisect_left(chunk, d)
+                        if i < len(chunk) and chunk[i] == d:
+                            hits.add(d)
+                            break
+            else:
+                keys = digests.keys()
+                for chunk in arrays:
+                    hits |= keys & chunk
         return {digests[d] for d in hits}
 
     def add(self, ids: list[str]) -> None:
         """Add the ids of one request (then drop the oldest beyond the window)."""
         if not ids:
             return
-        digests = [_digest(msg_id) for msg_id in ids]
-        chunks = self.chunks
-        if chunks and len(chunks[-1]) < WINDOW_CHUNK and len(ids) < WINDOW_CHUNK:
-            digests += chunks[-1]
-            self.size -= len(chunks[-1])
-            chunks.pop()
-        digests.sort()
-        chunks.append(array.array("Q", digests))
-        self.size += len(digests)
-        while self.size > DEDUP_WINDOW and len(chunks) > 1:
-            self.size -= len(chunks.pop(0))
+        digests = array.array("q", map(_digest, ids))
+        if len(digests) <= SMALL_REQUEST:
+            self.small.update(digests)
+            self.small_requests.append(digests)
+            self.small_size += len(digests)
+            while self.small_size > SMALL_WINDOW and len(self.small_requests) > 1:
+                old = self.small_requests.popleft()
+                self.small_size -= len(old)
+                self.small.difference_update(old)
+            return
+        self.arrays.append(array.array("q", sorted(digests)))
+        self.array_size += len(digests)
+        while self.array_size > DEDUP_WINDOW and len(self.arrays) > 1:
+            self.array_size -= len(self.arrays.popleft())
 
 
 class _Run:

@@ -83,7 +83,7 @@ class TrackingServer:
             default), however many clients connect. A client that sends its
             body slowly holds its slot meanwhile (up to *request_timeout*).
         max_open: runs held open at once (a file descriptor and the ids
-            stored, at most about 0.8 MB each); the least recently used is
+            stored, at most about 3.5 MB each); the least recently used is
             closed first and read again from its files when used again.
         request_timeout: seconds a client has to send a request's head and
             body, from its first byte (408 and the connection closed after;
