@@ -27,7 +27,15 @@ def test_serve_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> Non
         main(["serve", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--host", "--port", "--runs-dir", "--api-key", "--max-body"):
+    for option in (
+        "--host",
+        "--port",
+        "--runs-dir",
+        "--api-key",
+        "--max-body",
+        "--max-open",
+        "--request-timeout",
+    ):
         assert option in out
     assert "127.0.0.1" in out
 

@@ -141,6 +141,21 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY})",
     )
     parser.add_argument(
+        "--max-open",
+        type=int,
+        default=128,
+        help="runs held open at once; the least recently used closes (default: 128)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=60.0,
+        help=(
+            "seconds a client has to send a request's head and body "
+            "(default: 60; then 408 and the connection closed)"
+        ),
+    )
+    parser.add_argument(
         "--log-file", default=None, help="append the request log here, not to stderr"
     )
     parser.add_argument(
@@ -174,6 +189,8 @@ def _run_serve(args: argparse.Namespace) -> int:
             api_key=args.api_key or env_str(ENV_API_KEY, None),
             max_body=args.max_body,
             fsync=not args.no_fsync,
+            max_open=args.max_open,
+            request_timeout=args.request_timeout,
         )
     finally:
         logger.removeHandler(handler)

@@ -770,6 +770,8 @@ def test_many_clients_at_once_lose_nothing(server: TrackingServer) -> None:
         ({"port": -1}, InvalidParameterError),
         ({"port": "80"}, InputTypeError),
         ({"max_body": 0}, InvalidParameterError),
+        ({"max_open": 0}, InvalidParameterError),
+        ({"max_open": 1.5}, InputTypeError),
         ({"api_key": ""}, InvalidParameterError),
     ],
 )
@@ -1020,11 +1022,12 @@ def test_max_workers_bounds_the_bodies_held_in_memory(
     assert len(only_run(tmp_path)["metrics"]["loss"]["steps"]) == 5 * clients
 
 
-def test_the_dedup_window_forgets_the_oldest_random_ids(
+def test_the_dedup_window_keeps_the_last_request_and_forgets_the_oldest(
     server: TrackingServer, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Random ids are remembered in a window of the run's last ids."""
-    monkeypatch.setattr("ml_infra_utils.logging._server_store.DEDUP_WINDOW", 3)
+    """Random ids are remembered for the run's latest requests: the whole last
+    request always (even above the window), older ones while they fit."""
+    monkeypatch.setattr("ml_infra_utils.logging._server_store.SMALL_WINDOW", 3)
     run_id = create(client)
     path = f"/experiments/{run_id}/logs/batch"
 
@@ -1033,8 +1036,143 @@ def test_the_dedup_window_forgets_the_oldest_random_ids(
         return int(client("POST", path, {"logs": entries})[1]["data"]["stored"])
 
     assert send("u1", "u2", "u3", "u4") == 4
-    assert send("u2", "u3", "u4") == 0  # in the window
-    assert send("u1") == 1  # fell out of the window of 3
+    assert send("u2", "u3", "u4", "u1") == 0  # the last request, kept whole
+    assert send("u5") == 1
+    assert send("u5") == 0
+    assert send("u1") == 1  # its request fell out of the window of 3
+
+
+def test_the_dedup_window_is_bounded_and_exact_for_its_ids() -> None:
+    """IdWindow: every id of the latest requests is found, none other; it never
+    holds more than its bounds (but always the last request whole)."""
+    from ml_infra_utils.logging._server_store import (
+        DEDUP_WINDOW,
+        SMALL_REQUEST,
+        SMALL_WINDOW,
+        IdWindow,
+    )
+
+    window = IdWindow()
+    requests = [[str(uuid.uuid4()) for _ in range(n)] for n in (3, 5000, 1, 20_000)]
+    for ids in requests:
+        window.add(ids)
+        assert all(i in window for i in ids)
+        assert window.array_size <= DEDUP_WINDOW
+    assert all(i in window for ids in requests for i in ids)
+    assert window.find([i for ids in requests for i in ids]) == {
+        i for ids in requests for i in ids
+    }
+    assert not any(str(uuid.uuid4()) in window for _ in range(1000))
+    for _ in range(30):
+        window.add([str(uuid.uuid4()) for _ in range(5000)])
+    assert window.array_size <= DEDUP_WINDOW
+    assert not any(i in window for i in requests[1])  # the oldest: dropped
+    assert all(i in window for i in requests[0] + requests[2])  # another tier
+    big = [str(uuid.uuid4()) for _ in range(DEDUP_WINDOW + 5)]
+    window.add(big)  # above the window: kept whole, the other large ones dropped
+    assert window.array_size == len(big)
+    assert all(i in window for i in big[::997])
+    smalls = [[str(uuid.uuid4()) for _ in range(SMALL_REQUEST)] for _ in range(40)]
+    for ids in smalls:
+        window.add(ids)
+        assert window.small_size <= max(SMALL_WINDOW, len(ids))
+        assert all(i in window for i in ids)
+    assert not any(i in window for i in smalls[0] + requests[0])  # dropped
+    assert window.find(smalls[-1] + big[:10]) == set(smalls[-1] + big[:10])
+
+
+def test_the_dedup_window_of_small_requests_is_found_without_the_arrays() -> None:
+    """Small requests' ids are in the set, large ones' in the arrays: a lookup
+    of many ids against both finds exactly the held ones."""
+    from ml_infra_utils.logging._server_store import IdWindow
+
+    window = IdWindow()
+    held = [str(uuid.uuid4()) for _ in range(50)]
+    window.add(held[:25])
+    window.add(held[25:])
+    large = [str(uuid.uuid4()) for _ in range(3000)]
+    window.add(large)
+    fresh = [str(uuid.uuid4()) for _ in range(3000)]
+    assert window.find(held + fresh) == set(held)
+    assert window.find(large[::7] + fresh[:3]) == set(large[::7])
+    assert len(window) == 3050
+
+
+def test_a_full_dedup_window_of_uuids_costs_8_bytes_an_id() -> None:
+    """A run's window of DEDUP_WINDOW Tora UUIDs (requests of 5,000) holds
+    digests, not the ids: at most 8 bytes an id plus a little (was ~13 MiB)."""
+    import tracemalloc
+
+    from ml_infra_utils.logging._server_store import DEDUP_WINDOW, IdWindow
+
+    requests = [
+        [str(uuid.uuid4()) for _ in range(5000)]
+        for _ in range(2 * DEDUP_WINDOW // 5000)
+    ]
+    tracemalloc.start()
+    try:
+        window = IdWindow()
+        for ids in requests:
+            window.add(ids)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(window) == DEDUP_WINDOW
+    assert held <= 8 * DEDUP_WINDOW + 64 * 1024
+
+
+def test_a_full_window_of_small_requests_is_bounded() -> None:
+    """Tora's default requests of 25 ids, twice the small window's worth: the
+    window holds SMALL_WINDOW ids in at most 200 bytes each (~1.6 MB)."""
+    import tracemalloc
+
+    from ml_infra_utils.logging._server_store import SMALL_WINDOW, IdWindow
+
+    requests = [
+        [str(uuid.uuid4()) for _ in range(25)] for _ in range(2 * SMALL_WINDOW // 25)
+    ]
+    tracemalloc.start()
+    try:
+        window = IdWindow()
+        for ids in requests:
+            window.add(ids)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert SMALL_WINDOW - 25 < len(window) <= SMALL_WINDOW  # whole requests
+    assert held <= 200 * SMALL_WINDOW
+
+
+def test_uuids_are_stored_once_across_eviction_and_restart(tmp_path: Path) -> None:
+    """Tora-style random ids (metrics and results) sent again after their run
+    was closed to save memory, and again after a restart, are duplicates."""
+    run_id = ""
+    entries = [
+        {"name": "loss", "msg_id": str(uuid.uuid4()), "value": i, "step": i}
+        for i in range(50)
+    ] + [
+        {
+            "name": "acc",
+            "msg_id": str(uuid.uuid4()),
+            "value": 0.5,
+            "metadata": {"type": "result"},
+        }
+    ]
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        run_id = create(client)
+        path = f"/experiments/{run_id}/logs/batch"
+        assert client("POST", path, {"logs": entries})[1]["data"]["stored"] == 51
+        other = create(client)  # evicts the first run
+        client("POST", f"/experiments/{other}/logs/batch", logs(other, 2))
+        assert client("POST", path, {"logs": entries})[1]["data"]["duplicates"] == 51
+        client.close()
+    with TrackingServer(tmp_path, port=0, fsync=False) as server:
+        client = Client(server)
+        assert client("POST", path, {"logs": entries})[1]["data"]["duplicates"] == 51
+        client.close()
+    run = next(r for r in list_runs(tmp_path) if r["id"] == run_id)
+    assert load_run(run["path"])["metrics"]["loss"]["steps"] == list(range(50))
 
 
 @given(
@@ -1164,3 +1302,326 @@ def test_a_moved_run_is_found_again(server: TrackingServer, client: Client) -> N
     status, answer, _ = client("GET", f"/experiments/{run_id}")
     assert status == 200
     assert answer["data"]["name"] == "renamed"
+
+
+# ---------------------------------------------------------------- reopening runs
+class _BlockedLoad:
+    """Makes the store's tail read of one run wait until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, run_id: str) -> None:
+        from ml_infra_utils.logging import _server_store
+
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+        real = _server_store._tail_ids
+
+        def tail_ids(path: Path) -> tuple[list[str], bool]:
+            if path.parent.name == run_id:
+                self.calls += 1
+                self.entered.set()
+                assert self.release.wait(30)
+            return real(path)
+
+        monkeypatch.setattr(_server_store, "_tail_ids", tail_ids)
+
+
+def test_loading_an_evicted_run_does_not_hold_up_other_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one evicted run is read again from its files, requests for other
+    runs are answered (the load runs outside the store's lock)."""
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        first, second = create(client), create(client)  # the second evicts
+        blocked = _BlockedLoad(monkeypatch, first)
+        answers: list[Any] = []
+
+        def load() -> None:
+            connection = Client(server)
+            path = f"/experiments/{first}/logs/batch"
+            answers.append(connection("POST", path, logs(first, 3))[:2])
+            connection.close()
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        try:
+            assert blocked.entered.wait(10)
+            other = Client(server)
+            other.conn.timeout = 10  # before the fix: stuck behind the load
+            status, answer, _ = other(
+                "POST", f"/experiments/{second}/logs/batch", logs(second, 2)
+            )
+            assert (status, answer["data"]["stored"]) == (200, 2)
+            assert other("GET", f"/experiments/{first}x")[0] == 404
+            other.close()
+        finally:
+            blocked.release.set()
+            loader.join(30)
+        assert answers[0][0] == 200
+        assert answers[0][1]["data"]["stored"] == 3
+        client.close()
+
+
+def test_two_requests_for_an_evicted_run_load_it_once_and_store_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same batch of random ids sent twice at once to a run being loaded:
+    the run is read once, one request stores the batch, the other finds it
+    stored; a GET meanwhile sees the run's record."""
+    entries = [
+        {"name": "loss", "msg_id": str(uuid.uuid4()), "value": i, "step": i}
+        for i in range(20)
+    ]
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        first = create(client, tags=["a"])
+        create(client)  # evicts the first
+        blocked = _BlockedLoad(monkeypatch, first)
+        answers: list[Any] = []
+
+        def send(method: str, path: str, payload: object = None) -> None:
+            connection = Client(server)
+            answers.append(connection(method, path, payload)[:2])
+            connection.close()
+
+        path = f"/experiments/{first}/logs/batch"
+        threads = [
+            threading.Thread(target=send, args=("POST", path, {"logs": entries}))
+        ]
+        threads[0].start()
+        assert blocked.entered.wait(10)
+        threads += [
+            threading.Thread(target=send, args=("POST", path, {"logs": entries})),
+            threading.Thread(target=send, args=("GET", f"/experiments/{first}")),
+        ]
+        for thread in threads[1:]:
+            thread.start()
+        time.sleep(0.2)  # let them queue on the run (passes in any order)
+        blocked.release.set()
+        for thread in threads:
+            thread.join(30)
+        client.close()
+    assert blocked.calls == 1
+    posts = sorted(
+        a[1]["data"]["stored"] for a in answers if "received" in a[1]["data"]
+    )
+    assert posts == [0, 20]
+    (get,) = [a for a in answers if "received" not in a[1]["data"]]
+    assert get[0] == 200
+    assert get[1]["data"]["tags"] == ["a"]
+    run = next(r for r in list_runs(tmp_path) if r["id"] == first)
+    assert load_run(run["path"])["metrics"]["loss"]["steps"] == list(range(20))
+
+
+def test_a_failed_load_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run id that does not exist is 404 (and a PUT then creates it); a load
+    that fails is 500 and the next request loads the run afresh."""
+    from ml_infra_utils.logging import _server_store
+
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        missing = "20260101-000000-0000abcd"
+        assert client("GET", f"/experiments/{missing}")[0] == 404
+        assert missing not in server.store._runs
+        record = {"id": missing, "experiment": "exp", "status": "running"}
+        assert client("PUT", f"/experiments/{missing}", {"run": record})[0] == 201
+        create(client)  # evicts it
+        real = _server_store._tail_ids
+
+        def broken(path: Path) -> tuple[list[str], bool]:
+            msg = "disk gone"
+            raise OSError(msg)
+
+        monkeypatch.setattr(_server_store, "_tail_ids", broken)
+        assert client("GET", f"/experiments/{missing}")[0] == 500
+        assert missing not in server.store._runs
+        monkeypatch.setattr(_server_store, "_tail_ids", real)
+        client.close()
+        client = Client(server)  # the 500 closed the connection
+        status, answer, _ = client("GET", f"/experiments/{missing}")
+        assert (status, answer["data"]["id"]) == (200, missing)
+        client.close()
+
+
+def test_a_load_finishing_after_close_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run loaded while the store closes is dropped with 503 (its sink
+    closed), not kept open by a closed store."""
+    from ml_infra_utils.logging._payloads import parse_logs
+    from ml_infra_utils.logging._server_store import RemoteStore
+
+    store = RemoteStore(tmp_path, fsync=False, max_open=1)
+    first = store.create(parse_experiment({"name": "exp"}), host=None)["id"]
+    store.create(parse_experiment({"name": "exp"}), host=None)
+    blocked = _BlockedLoad(monkeypatch, first)
+    errors: list[int] = []
+
+    def append() -> None:
+        try:
+            store.append(first, parse_logs(logs(first, 2), now_ms=0))
+        except ProtocolError as exc:
+            errors.append(exc.status)
+
+    loader = threading.Thread(target=append)
+    loader.start()
+    assert blocked.entered.wait(10)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    time.sleep(0.1)  # close() waits for the run being loaded
+    blocked.release.set()
+    loader.join(30)
+    closer.join(30)
+    assert errors == [503]
+    run = next(r for r in list_runs(tmp_path) if r["id"] == first)
+    assert "loss" not in load_run(run["path"])["metrics"]
+
+
+# ---------------------------------------------------------------- slow clients
+def _trickle(
+    sock: socket.socket, head: bytes, drip: bytes, *, times: int
+) -> tuple[bytes, int]:
+    """Send *head*, then *drip* every 0.05 s until the server answers or
+    closes (or *times* drips); what it answered (b"" for a bare close) and
+    how many drips went out."""
+    import select
+
+    sock.sendall(head)
+    sent = 0
+    while sent < times:
+        if select.select([sock], [], [], 0.05)[0]:
+            break
+        try:
+            sock.sendall(drip)
+        except OSError:  # closed by the server
+            break
+        sent += 1
+    sock.settimeout(10)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except OSError:
+        pass
+    return answer, sent
+
+
+def test_a_body_trickled_past_the_deadline_gets_408(tmp_path: Path) -> None:
+    """A client sending its body a byte at a time, each well within the idle
+    timeout, is cut off at the request deadline with 408 and a closed
+    connection (it used to hold its thread and slot for as long as it liked)."""
+    with TrackingServer(tmp_path, port=0, fsync=False, request_timeout=0.3) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            head = (
+                b"POST /experiments HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+            )
+            answer, sent = _trickle(sock, head, b" ", times=400)
+        assert sent < 400
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert b"Connection: close" in answer
+        assert b"0.3 s" in answer
+        assert list_runs(tmp_path) == []
+
+
+def test_a_head_trickled_past_the_deadline_is_cut_off(tmp_path: Path) -> None:
+    """Header lines trickled forever: the connection is closed at the deadline."""
+    with (
+        TrackingServer(tmp_path, port=0, fsync=False, request_timeout=0.3) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        head = b"GET /health HTTP/1.1\r\nX-A: "
+        answer, sent = _trickle(sock, head, b"b", times=400)  # one long header
+    assert sent < 400
+    assert answer == b""  # cut off: no answer, the connection closed
+
+
+def test_the_deadline_is_per_request_on_a_kept_alive_connection(
+    tmp_path: Path,
+) -> None:
+    """Each request has its own deadline: a connection kept alive longer than
+    the deadline serves request after request."""
+    with TrackingServer(tmp_path, port=0, fsync=False, request_timeout=0.3) as server:
+        client = Client(server)
+        for _ in range(3):
+            assert client("GET", "/health")[0] == 200
+            time.sleep(0.2)
+        client.close()
+
+
+def test_an_unwanted_body_over_max_body_is_not_drained(tmp_path: Path) -> None:
+    """A refused request (401) announcing a body over max_body is answered and
+    its connection closed at once, not drained at the client's pace."""
+    with (
+        TrackingServer(
+            tmp_path, port=0, fsync=False, api_key=KEY, max_body=1000
+        ) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.settimeout(10)  # before: the server waited for 5,000 bytes
+        sock.sendall(
+            b"POST /experiments HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 5000\r\n\r\n" + b" " * 10
+        )
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"Connection: close" in answer
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (0, InvalidParameterError),
+        (float("inf"), InvalidParameterError),
+        ("60", InputTypeError),
+        (True, InputTypeError),
+    ],
+)
+def test_bad_request_timeouts_are_refused(
+    tmp_path: Path, value: object, error: type[Exception]
+) -> None:
+    """request_timeout is a positive, finite number of seconds."""
+    with pytest.raises(error, match="request_timeout"):
+        TrackingServer(tmp_path, port=0, request_timeout=value)  # type: ignore[arg-type]
+
+
+def test_closing_an_evicted_run_does_not_hold_up_other_runs(tmp_path: Path) -> None:
+    """The run evicted for a new one is closed (an fsync) outside the store's
+    lock: a request for another run is answered meanwhile."""
+    with TrackingServer(tmp_path, port=0, fsync=False, max_open=1) as server:
+        client = Client(server)
+        third, first = create(client), create(client)  # the first evicts the third
+        victim = server.store._runs[first]
+        entered, release = threading.Event(), threading.Event()
+        real_close = victim.sink.close
+
+        def slow_close() -> None:
+            entered.set()
+            assert release.wait(30)
+            real_close()
+
+        victim.sink.close = slow_close  # type: ignore[method-assign]
+
+        def create_one() -> None:
+            connection = Client(server)
+            create(connection)
+            connection.close()
+
+        creator = threading.Thread(target=create_one)
+        creator.start()
+        try:
+            assert entered.wait(10)
+            other = Client(server)
+            other.conn.timeout = 10  # before: stuck behind the close
+            status, answer, _ = other("GET", f"/experiments/{third}")
+            assert (status, answer["data"]["id"]) == (200, third)
+            other.close()
+        finally:
+            release.set()
+            creator.join(30)
+        status, answer, _ = client("GET", f"/experiments/{first}")  # read again
+        assert (status, answer["data"]["id"]) == (200, first)
+        client.close()
+    assert len(list_runs(tmp_path)) == 3

@@ -14,8 +14,10 @@ from __future__ import annotations
 import hmac
 import http
 import http.server
+import io
 import json
 import logging
+import socket
 import threading
 import time
 import urllib.parse
@@ -37,8 +39,42 @@ from ._server_store import RemoteStore, valid_run_id
 __all__ = ["App", "HTTPServer", "Handler", "send"]
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
-_DRAIN_LIMIT = 64 * 1024 * 1024  # an unwanted body up to this is read and dropped
 _SLOT_WAIT = 30.0  # seconds a request waits for a worker slot, then 503
+DEFAULT_REQUEST_TIMEOUT = 60.0  # seconds for a request's head and body
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection's bytes, read under the handler's request deadline.
+
+    Between requests a read waits up to ``Handler.timeout`` (an idle
+    keep-alive connection); the first bytes of a request start its deadline,
+    and from then on a read raises ``TimeoutError`` once the deadline has
+    passed, however slowly the client trickles its head and body.
+    """
+
+    def __init__(self, handler: Handler) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        handler = self.handler
+        sock: socket.socket = handler.connection
+        deadline = handler.deadline
+        if deadline is None:
+            sock.settimeout(handler.timeout)
+            n = sock.recv_into(buffer)
+            if n:
+                handler.deadline = time.monotonic() + handler.server.app.request_timeout
+            return n
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            msg = "the request's deadline passed"
+            raise TimeoutError(msg)
+        sock.settimeout(min(remaining, handler.timeout))
+        return sock.recv_into(buffer)
 
 
 class HTTPServer(http.server.ThreadingHTTPServer):
@@ -57,10 +93,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server: HTTPServer
     _body_read = False  # per request: whether the body was read (nothing to drain)
     _bytes_in = 0
+    deadline: float | None = None  # per request: when reading it must end
 
     def setup(self) -> None:
         super().setup()
+        self.rfile.close()
+        self.rfile = io.BufferedReader(_DeadlineReader(self))
         self.server.app.connected()
+
+    def handle_one_request(self) -> None:
+        self.deadline = None  # started by the request's first bytes
+        super().handle_one_request()
 
     def do_GET(self) -> None:
         self.server.app.serve(self, "GET")
@@ -152,9 +195,11 @@ class App:
         max_body: int,
         max_workers: int,
         address: str,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
         self.store = store
         self.max_body = max_body
+        self.request_timeout = request_timeout
         self.address = address  # host:port for URLs when a request has no Host
         self.key = None if api_key is None else api_key.encode("utf-8")
         self._slots = threading.BoundedSemaphore(max_workers)
@@ -270,8 +315,11 @@ class App:
         _allow(method, allowed[route], info)
         # The slot first, then the body: the bodies held in memory are bounded
         # by max_workers, not by the number of connections.
+        waited = time.monotonic()
         if not self._slots.acquire(timeout=_SLOT_WAIT):
             raise ProtocolError(503, "the server is busy; retry later")
+        if handler.deadline is not None:  # the wait is the server's, not the client's
+            handler.deadline += time.monotonic() - waited
         try:
             body = self._read_body(handler) if method in ("POST", "PUT") else b""
             return self._dispatch(
@@ -372,7 +420,16 @@ class App:
                 "(send smaller batches)"
             )
             raise ProtocolError(413, msg)
-        body = handler.rfile.read(length)
+        try:
+            body = handler.rfile.read(length)
+        except TimeoutError:
+            handler.close_connection = True
+            handler._body_read = True  # nothing to drain: the connection closes
+            msg = (
+                f"the request was not received within {self.request_timeout:g} s "
+                "(head and body)"
+            )
+            raise ProtocolError(408, msg) from None
         if len(body) != length:
             handler.close_connection = True
             raise ProtocolError(
@@ -392,7 +449,7 @@ class App:
         ):
             return
         length = self._length(handler)
-        if length is None or length > _DRAIN_LIMIT:
+        if length is None or length > self.max_body:  # closed, not read
             handler.close_connection = True
             return
         remaining = length

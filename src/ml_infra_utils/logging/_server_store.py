@@ -16,10 +16,14 @@ remembers what it stored:
   ``metrics.jsonl``; ids below the lowest one seen there count as stored (a gap
   that old is not filled after a restart). At most :data:`MAX_GAPS` gaps are
   kept per run; beyond, the oldest gap counts as stored (with a warning);
-* any other id (Tora's random UUIDs) in a window of the run's last
-  :data:`DEDUP_WINDOW` ids, also rebuilt from the file after a restart. A
-  repeated request is always recent (it repeats the one before), and a request
-  holds at most ``MAX_LOGS_PER_REQUEST`` records, which the window covers.
+* any other id (Tora's random UUIDs) in a window (:class:`IdWindow`) of the
+  run's latest requests: always the whole last one, and older ones while the
+  window holds at most :data:`SMALL_WINDOW` ids of small requests and
+  :data:`DEDUP_WINDOW` of large ones, also rebuilt from the file after a
+  restart. A repeated request is always recent (it repeats the one before),
+  and a request holds at most ``MAX_LOGS_PER_REQUEST`` records. The window
+  keeps keyed 64-bit digests of the ids, not the ids: an open run costs at
+  most about 3.5 MB for it, and a lookup costs about as much as a set's.
 
 Results go to ``run.json``, which keeps no ids: their ids are appended to the
 run's ``.result_ids`` (one JSON string a line) and read again with the metrics'
@@ -27,20 +31,26 @@ when the run is reopened.
 
 At most ``max_open`` runs are held open (file descriptor and ids); the least
 recently used is closed first and rebuilt from its files when it is used again.
+That reading (and a new run's creation) happens outside the store's lock: a
+placeholder run, its lock held by the loader, stands in meanwhile.
 """
 
 from __future__ import annotations
 
+import array
 import bisect
 import collections
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import re
 import secrets
+import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +68,25 @@ from ._store import _read_info
 from ._validators import check_experiment
 from .sinks import RunStoreSink
 
-__all__ = ["DEDUP_WINDOW", "MAX_GAPS", "RemoteStore", "SeqRanges"]
+__all__ = [
+    "DEDUP_WINDOW",
+    "MAX_GAPS",
+    "SMALL_REQUEST",
+    "SMALL_WINDOW",
+    "IdWindow",
+    "RemoteStore",
+    "SeqRanges",
+]
 
 DEDUP_WINDOW = MAX_LOGS_PER_REQUEST
 TAIL_BYTES = 32 * 1024 * 1024  # covers DEDUP_WINDOW lines of the usual size
 WORKSPACES_FILE = ".workspaces.json"
 RESULT_IDS_FILE = ".result_ids"  # in a run's directory: its results' msg_ids
 MAX_GAPS = 10_000  # per run: gaps in the sequence ids stored, beyond: filled
+SMALL_REQUEST = 1024  # a request of at most this many random ids: in the set
+SMALL_WINDOW = 8192  # the set's ids, beyond its newest request
+_DIGEST_KEY = secrets.token_bytes(16)  # per process: no id collides by design
+_RANDOM_HASH = bool(sys.flags.hash_randomization)
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
 
@@ -127,6 +149,101 @@ class SeqRanges:
             self.filled += 1
 
 
+def _digest(msg_id: str) -> int:
+    """A keyed 64-bit digest of *msg_id* (the window keeps these, not the ids).
+
+    Python's own string hash when hash randomisation is on (the default: it is
+    SipHash keyed by a random per-process secret, and fast); a keyed BLAKE2b
+    digest when ``PYTHONHASHSEED`` fixes the hash, so no client can make two
+    ids collide on purpose either way.
+    """
+    if _RANDOM_HASH:
+        return hash(msg_id)
+    data = msg_id.encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(data, digest_size=8, key=_DIGEST_KEY).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+class IdWindow:
+    """The digests of the ids of a run's latest requests (random ids only).
+
+    Two tiers, each always holding its newest request whole:
+
+    * a request of at most :data:`SMALL_REQUEST` ids (Tora's usual 25 to
+      1,000) goes into one set, for a constant-time lookup; the oldest
+      requests leave it while it holds more than :data:`SMALL_WINDOW` ids;
+    * a larger request is kept as one sorted ``array('q')`` (8 bytes an id);
+      the oldest leave while the arrays hold more than :data:`DEDUP_WINDOW`.
+      A request is checked against them in one pass over each array, or by
+      bisection when it is small.
+
+    So an open run holds at most about ``200 * (SMALL_WINDOW + SMALL_REQUEST)
+    + 8 * (DEDUP_WINDOW + MAX_LOGS_PER_REQUEST)`` bytes of digests (about
+    3.5 MB), whatever its clients send. Two distinct ids share a digest with a
+    chance of about ``2**-64`` per pair.
+
+    Examples:
+        >>> window = IdWindow()
+        >>> window.add(["a", "b"])
+        >>> "a" in window, "c" in window, len(window)
+        (True, False, 2)
+    """
+
+    __slots__ = ("array_size", "arrays", "small", "small_requests", "small_size")
+
+    def __init__(self) -> None:
+        self.small: set[int] = set()
+        self.small_requests: collections.deque[array.array[int]] = collections.deque()
+        self.small_size = 0
+        self.arrays: collections.deque[array.array[int]] = collections.deque()
+        self.array_size = 0
+
+    def __len__(self) -> int:
+        return self.small_size + self.array_size
+
+    def __contains__(self, msg_id: str) -> bool:
+        return bool(self.find([msg_id]))
+
+    def find(self, ids: list[str]) -> set[str]:
+        """The ids of *ids* in the window."""
+        digests = {_digest(msg_id): msg_id for msg_id in ids}
+        small = self.small
+        hits = {d for d in digests if d in small} if small else set()
+        arrays = self.arrays
+        if arrays:
+            if len(digests) * len(arrays) * 32 < self.array_size:
+                for d in digests:
+                    for chunk in arrays:
+                        i = bisect.bisect_left(chunk, d)
+                        if i < len(chunk) and chunk[i] == d:
+                            hits.add(d)
+                            break
+            else:
+                keys = digests.keys()
+                for chunk in arrays:
+                    hits |= keys & chunk
+        return {digests[d] for d in hits}
+
+    def add(self, ids: list[str]) -> None:
+        """Add the ids of one request (then drop the oldest beyond the window)."""
+        if not ids:
+            return
+        digests = array.array("q", map(_digest, ids))
+        if len(digests) <= SMALL_REQUEST:
+            self.small.update(digests)
+            self.small_requests.append(digests)
+            self.small_size += len(digests)
+            while self.small_size > SMALL_WINDOW and len(self.small_requests) > 1:
+                old = self.small_requests.popleft()
+                self.small_size -= len(old)
+                self.small.difference_update(old)
+            return
+        self.arrays.append(array.array("q", sorted(digests)))
+        self.array_size += len(digests)
+        while self.array_size > DEDUP_WINDOW and len(self.arrays) > 1:
+            self.array_size -= len(self.arrays.popleft())
+
+
 class _Run:
     """One open run: its sink, record, and what it has stored (private)."""
 
@@ -135,21 +252,20 @@ class _Run:
         "info",
         "lock",
         "max_steps",
-        "order",
         "prefix",
         "recent",
         "seqs",
         "sink",
     )
 
-    def __init__(self, sink: RunStoreSink, info: dict[str, Any]) -> None:
+    def __init__(self, sink: RunStoreSink | None, info: dict[str, Any]) -> None:
+        # sink None: a placeholder, its lock held while the run is loaded
         self.lock = threading.Lock()
-        self.sink = sink
+        self.sink: RunStoreSink = sink  # type: ignore[assignment]  # set by the loader
         self.info = info
         self.prefix = f"{info['id']}:"
         self.seqs = SeqRanges()
-        self.recent: set[str] = set()
-        self.order: collections.deque[str] = collections.deque()
+        self.recent = IdWindow()
         self.max_steps: dict[str, int] | None = None
         self.closed = False
 
@@ -160,21 +276,33 @@ class _Run:
                 return int(rest)
         return None
 
-    def seen(self, msg_id: str) -> bool:
-        n = self.seq(msg_id)
-        return n in self.seqs if n is not None else msg_id in self.recent
+    def seen(self, ids: list[str]) -> Callable[[str], bool]:
+        """Whether an id of *ids* was stored before (the window is searched
+        once for all of them)."""
+        seq, seqs = self.seq, self.seqs
+        others = [msg_id for msg_id in ids if seq(msg_id) is None]
+        known = self.recent.find(others) if others else set()
 
-    def remember(self, msg_id: str) -> None:
-        n = self.seq(msg_id)
-        if n is not None:
-            self.seqs.add(n, n)
-            return
-        if msg_id in self.recent:
-            return
-        self.recent.add(msg_id)
-        self.order.append(msg_id)
-        if len(self.order) > DEDUP_WINDOW:
-            self.recent.discard(self.order.popleft())
+        def seen(msg_id: str) -> bool:
+            n = seq(msg_id)
+            return n in seqs if n is not None else msg_id in known
+
+        return seen
+
+    def remember(self, ids: list[str]) -> None:
+        """Remember the ids of one request (stored now, each not seen before)."""
+        self.recent.add(self.remember_seqs(ids))
+
+    def remember_seqs(self, ids: list[str]) -> list[str]:
+        """Remember the sequence ids of *ids*; the others (random ids)."""
+        others = []
+        for msg_id in ids:
+            n = self.seq(msg_id)
+            if n is not None:
+                self.seqs.add(n, n)
+            else:
+                others.append(msg_id)
+        return others
 
 
 class RemoteStore:
@@ -220,20 +348,37 @@ class RemoteStore:
             "workspace_id": new.workspace_id,
             "description": new.description,
         }
+        run = self._placeholder(info)
         with self._lock:
             self._check_open()
-            self._open_new(info)
+            victims = self._keep(info["id"], run)
+        self._fill(run, lambda new_run: self._open_new(new_run, info), victims)
+        run.lock.release()
         return dict(info)
 
     def put(self, record: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create or update a run from a client's record; ``(record, created)``."""
         run_id = record["id"]
-        with self._lock:
-            self._check_open()
-            if self._locate(run_id) is None:
-                self._open_new(record)
+        while True:
+            with self._lock:
+                self._check_open()
+                new = run_id not in self._runs and self._locate(run_id) is None
+                if new:  # created outside the store's lock, this one held
+                    run = self._placeholder(record)
+                    victims = self._keep(run_id, run)
+            if new:
+                self._fill(
+                    run, lambda new_run: self._open_new(new_run, record), victims
+                )
+                run.lock.release()
                 return dict(record), True
-        run = self._acquire(run_id)
+            try:
+                run = self._acquire(run_id)
+                break
+            except ProtocolError as exc:
+                if exc.status != 404:
+                    raise
+                # It was being loaded and was not there: create it now.
         try:
             old = run.info
             if old.get("experiment") != record["experiment"]:
@@ -272,7 +417,7 @@ class RemoteStore:
     def _append(self, run: _Run, logs: ParsedLogs) -> tuple[int, int]:
         metrics, ids, top = self._new_metrics(run, logs)
         batch_ids = set(ids) if logs.result_ids else set()
-        seen = run.seen
+        seen = run.seen(logs.result_ids)
         results = []
         for msg_id, record in zip(logs.result_ids, logs.results, strict=True):
             if not seen(msg_id) and msg_id not in batch_ids:
@@ -293,8 +438,7 @@ class RemoteStore:
             if top is not None:
                 run.seqs.add(top - count + 1, top)
             else:
-                for msg_id in ids[:count]:
-                    run.remember(msg_id)
+                run.remember(ids[:count])
             if run.seqs.filled:
                 _log.warning(
                     "run %s: more than %d gaps in its sequence ids; the %d oldest "
@@ -308,8 +452,7 @@ class RemoteStore:
             run.sink.write(RecordBatch(run_id, 0, (), results, ids[count:]))
             run.info["results"] = {**run.info.get("results", {})}
             run.info["results"].update((r[0], r[1]) for r in results)
-            for msg_id in ids[count:]:
-                run.remember(msg_id)
+            run.remember(ids[count:])
             # run.json keeps no ids: they go to a file of their own, read
             # again when the run is reopened (after a restart or eviction).
             self._keep_result_ids(run, ids[count:])
@@ -330,7 +473,7 @@ class RemoteStore:
                 expected = [f"{run.prefix}{n}" for n in range(first, first + len(ids))]
                 if ids == expected:
                     return logs.metrics, expected, first + len(ids) - 1
-        seen = run.seen
+        seen = run.seen(ids)
         batch_ids: set[str] = set()
         metrics: list[Any] = []
         kept: list[str] = []
@@ -377,8 +520,9 @@ class RemoteStore:
             self._runs.clear()
         for run in runs:
             with run.lock:
-                run.closed = True
-                run.sink.close()
+                if not run.closed:  # else: failed to open, or closed by _fill
+                    run.closed = True
+                    run.sink.close()
 
     def _check_open(self) -> None:
         # Called with self._lock held.
@@ -406,30 +550,77 @@ class RemoteStore:
                     return candidate
         return None
 
-    def _open_new(self, info: dict[str, Any]) -> None:
-        # Called with self._lock held.
+    def _placeholder(self, info: dict[str, Any]) -> _Run:
+        """A run not yet opened, its lock held (by the caller, who fills it)."""
+        run = _Run(None, dict(info))
+        run.lock.acquire()
+        return run
+
+    def _open_new(self, run: _Run, info: dict[str, Any]) -> None:
         sink = RunStoreSink(self.root, fsync=self.fsync)
         sink.open(info)
         assert sink.path is not None  # noqa: S101 - set by open()
         self._paths[info["id"]] = sink.path
-        self._keep(info["id"], _Run(sink, dict(info)))
+        run.sink = sink
+
+    def _fill(
+        self, run: _Run, fill: Callable[[_Run], None], victims: list[_Run]
+    ) -> None:
+        """Close the runs evicted for placeholder *run* (its lock held) and
+        fill it, outside the store's lock, then keep it; on failure drop it,
+        release its lock and raise. Requests for other runs go on meanwhile;
+        one for this run (or a victim) waits on its lock."""
+        run_id = run.info["id"]
+        for victim in victims:
+            try:
+                victim.sink.close()
+            except OSError:
+                _log.exception("could not close run %s", victim.info["id"])
+            finally:
+                victim.lock.release()
+        try:
+            fill(run)
+            with self._lock:
+                if self._closed or self._runs.get(run_id) is not run:
+                    run.sink.close()
+                    raise ProtocolError(503, "the server is shutting down")
+        except BaseException:
+            run.closed = True
+            with self._lock:
+                if self._runs.get(run_id) is run:
+                    del self._runs[run_id]
+            run.lock.release()
+            raise
 
     def _acquire(self, run_id: str) -> _Run:
-        """The open run *run_id* with its lock held (404 if it does not exist)."""
+        """The open run *run_id* with its lock held (404 if it does not exist).
+
+        A run that is not open is loaded (its files read) *outside* the store's
+        lock: a placeholder whose lock the loader holds stands in the LRU
+        meanwhile, so requests for other runs go on, and a second request for
+        this run waits on its lock and then finds it loaded.
+        """
         while True:
             with self._lock:
                 self._check_open()
                 run = self._runs.get(run_id)
                 if run is None:
-                    run = self._reopen(run_id)
+                    run = self._placeholder({"id": run_id})
+                    victims = self._keep(run_id, run)
+                    loading = True
                 else:
                     self._runs.move_to_end(run_id)
+                    loading = False
+            if loading:
+                self._fill(run, self._reopen, victims)
+                return run
             run.lock.acquire()
             if not run.closed:
                 return run
-            run.lock.release()  # evicted meanwhile: open it again
+            run.lock.release()  # evicted or failed to load meanwhile: again
 
-    def _reopen(self, run_id: str) -> _Run:
+    def _reopen(self, run: _Run) -> None:
+        run_id = run.info["id"]
         path = self._locate(run_id)
         if path is None:
             msg = f"experiment {run_id!r} not found"
@@ -437,34 +628,41 @@ class RemoteStore:
         info = _read_info(path)
         info.pop("path", None)
         info["experiment"] = path.parent.name
-        sink = RunStoreSink(self.root, fsync=self.fsync)
-        sink.open(info)
-        run = _Run(sink, info)
         ids, whole = _tail_ids(path / METRICS_FILE)
-        for msg_id in ids:
-            run.remember(msg_id)
-        for msg_id in _result_ids(path / RESULT_IDS_FILE):
-            run.remember(msg_id)
+        others = run.remember_seqs(ids)
+        results = run.remember_seqs(_result_ids(path / RESULT_IDS_FILE))
+        # The latest random ids, at most DEDUP_WINDOW of the metrics' and the
+        # results' together (the results' at least half of it if they have it).
+        n_results = min(
+            len(results), max(DEDUP_WINDOW - len(others), DEDUP_WINDOW // 2)
+        )
+        run.recent.add(
+            _last(others, DEDUP_WINDOW - n_results) + _last(results, n_results)
+        )
         if not whole and run.seqs.starts and run.seqs.starts[0] > 0:
             # Older than the tail read: counted as stored (not read again).
             run.seqs.add(0, run.seqs.starts[0] - 1)
-        self._keep(run_id, run)
-        return run
+        sink = RunStoreSink(self.root, fsync=self.fsync)
+        sink.open(info)
+        run.info = info
+        run.sink = sink
 
-    def _keep(self, run_id: str, run: _Run) -> None:
+    def _keep(self, run_id: str, run: _Run) -> list[_Run]:
+        """Keep *run* open (called with self._lock held); the runs evicted for
+        it, marked closed and locked: the caller closes them (:meth:`_fill`)
+        after releasing self._lock (a close may fsync)."""
         self._runs[run_id] = run
+        victims = []
         for victim_id in list(self._runs):
             if len(self._runs) <= self.max_open:
                 break
             victim = self._runs[victim_id]
             if victim is run or not victim.lock.acquire(blocking=False):
                 continue
-            try:
-                victim.closed = True
-                victim.sink.close()
-            finally:
-                victim.lock.release()
+            victim.closed = True
+            victims.append(victim)
             del self._runs[victim_id]
+        return victims
 
     # ------------------------------------------------------------ workspaces
     def _workspaces(self) -> dict[str, Any]:
@@ -554,6 +752,11 @@ def _result_ids(path: Path) -> list[str]:
         if isinstance(msg_id, str):
             ids.append(msg_id)
     return ids
+
+
+def _last(items: list[str], n: int) -> list[str]:
+    """The last *n* items (none when *n* <= 0)."""
+    return items[len(items) - n :] if n > 0 else []
 
 
 def _max_steps(path: Path) -> dict[str, int]:

@@ -35,6 +35,7 @@ Examples:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -47,7 +48,7 @@ from typing import Any
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
 from ._protocol import DEFAULT_MAX_BODY
-from ._server_app import App, Handler, HTTPServer
+from ._server_app import DEFAULT_REQUEST_TIMEOUT, App, Handler, HTTPServer
 from ._server_store import RemoteStore
 from ._settings import runs_dir_setting
 from ._urls import check_api_key
@@ -80,7 +81,14 @@ class TrackingServer:
             answer; more wait for a slot (up to 30 s, then 503). The bodies in
             memory are bounded by ``max_workers * max_body`` bytes (64 MiB by
             default), however many clients connect. A client that sends its
-            body slowly holds its slot meanwhile.
+            body slowly holds its slot meanwhile (up to *request_timeout*).
+        max_open: runs held open at once (a file descriptor and the ids
+            stored, at most about 3.5 MB each); the least recently used is
+            closed first and read again from its files when used again.
+        request_timeout: seconds a client has to send a request's head and
+            body, from its first byte (408 and the connection closed after;
+            time spent waiting for a worker slot is not counted). Between
+            requests an idle connection is closed after 120 s.
 
     Raises:
         OSError: the address cannot be bound (e.g. the port is in use).
@@ -97,11 +105,25 @@ class TrackingServer:
         max_body: int = DEFAULT_MAX_BODY,
         fsync: bool = True,
         max_workers: int = 4,
+        max_open: int = 128,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
+        if isinstance(request_timeout, bool) or not isinstance(
+            request_timeout, int | float
+        ):
+            msg = (
+                "request_timeout must be a number of seconds, "
+                f"got {type(request_timeout).__name__}"
+            )
+            raise InputTypeError(msg)
+        if not 0 < request_timeout < math.inf:
+            msg = f"request_timeout must be > 0 and finite, got {request_timeout}"
+            raise InvalidParameterError(msg)
         for value, argument in (
             (port, "port"),
             (max_body, "max_body"),
             (max_workers, "max_workers"),
+            (max_open, "max_open"),
         ):
             if isinstance(value, bool) or not isinstance(value, int):
                 msg = f"{argument} must be an int, got {type(value).__name__}"
@@ -109,10 +131,10 @@ class TrackingServer:
         if not 0 <= port <= 65535:
             msg = f"port must be between 0 and 65535, got {port}"
             raise InvalidParameterError(msg)
-        if max_body < 1 or max_workers < 1:
+        if max_body < 1 or max_workers < 1 or max_open < 1:
             msg = (
-                "max_body and max_workers must be >= 1, "
-                f"got {max_body} and {max_workers}"
+                "max_body, max_workers and max_open must be >= 1, "
+                f"got {max_body}, {max_workers} and {max_open}"
             )
             raise InvalidParameterError(msg)
         api_key = check_api_key(api_key, allow_empty=False)
@@ -127,11 +149,12 @@ class TrackingServer:
             )
         self._httpd = server_class((host, port), Handler)
         self.app = App(
-            RemoteStore(self.runs_dir, fsync=fsync),
+            RemoteStore(self.runs_dir, fsync=fsync, max_open=max_open),
             api_key=api_key,
             max_body=max_body,
             max_workers=max_workers,
             address=f"{self.host}:{self.port}",
+            request_timeout=float(request_timeout),
         )
         self._httpd.app = self.app
 
@@ -224,6 +247,8 @@ def serve(
     api_key: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     fsync: bool = True,
+    max_open: int = 128,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ready: Callable[[TrackingServer], object] | None = None,
 ) -> None:
     """Run a :class:`TrackingServer` until SIGINT or SIGTERM; then stop gracefully.
@@ -236,7 +261,14 @@ def serve(
         OSError: the address cannot be bound.
     """
     server = TrackingServer(
-        runs_dir, host=host, port=port, api_key=api_key, max_body=max_body, fsync=fsync
+        runs_dir,
+        host=host,
+        port=port,
+        api_key=api_key,
+        max_body=max_body,
+        fsync=fsync,
+        max_open=max_open,
+        request_timeout=request_timeout,
     )
     stop: list[int] = []
 
