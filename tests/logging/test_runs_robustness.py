@@ -21,6 +21,7 @@ from ml_infra_utils import (
     RecordBatch,
     Run,
     RunStateError,
+    RunStoreSink,
     TrackedDict,
     end_run,
     load_run,
@@ -419,3 +420,95 @@ def test_a_stuck_sink_cannot_hang_interpreter_exit() -> None:
     assert proc.stdout == "logged\n"
     assert "still writing after 0.3 s" in proc.stderr
     assert "1 records were not written" in proc.stderr
+
+
+# ------------------------------------------------------- a writer thread that dies
+class ExitingSink(RunStoreSink):
+    """A store sink whose first write raises SystemExit (a library's sys.exit)."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        super().__init__(runs_dir, fsync=False)
+        self.exits = 1
+
+    def write(self, batch: RecordBatch) -> None:
+        if self.exits:
+            self.exits -= 1
+            raise SystemExit(3)
+        super().write(batch)
+
+
+def test_a_sink_raising_system_exit_loses_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review-3 F0: a BaseException from the sink in the writer thread is logged
+    and retried like any error; the end stores every record and the status."""
+    sink = ExitingSink(tmp_path)
+    run = Run("exits", sink=sink, flush_interval=0.01)
+    for i in range(10):
+        run.metric("loss", float(i))
+    deadline = time.monotonic() + 10
+    while sink.exits and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sink.exits == 0
+    run.result("acc", 0.9)
+    with caplog.at_level(logging.ERROR, logger="ml_infra_utils"):
+        run.shutdown()
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["status"] == "finished"
+    assert data["metrics"]["loss"]["values"] == [float(i) for i in range(10)]
+    assert data["results"] == {"acc": 0.9}
+
+
+def test_the_end_is_written_when_the_writer_thread_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review-3 F0: if the writer thread has ended (for any reason), shutdown()
+    does the final write itself: every record, the result and the status."""
+    from ml_infra_utils.logging._buffer import BufferedRun
+
+    monkeypatch.setattr(BufferedRun, "_writer", lambda _self: None)
+    run = Run("no-writer", runs_dir=tmp_path, flush_interval=SLOW, fsync=False)
+    for i in range(5):
+        run.metric("loss", float(i))
+    run.result("acc", 0.5)
+    run.shutdown()
+    assert run.status == "finished"
+    data = load_run(run.path)  # type: ignore[arg-type]
+    assert data["status"] == "finished"
+    assert data["metrics"]["loss"]["values"] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert data["results"] == {"acc": 0.5}
+
+
+class SlowCloseSink(MemorySink):
+    """Its close() takes a while, as a network sink's last request might."""
+
+    def close(self) -> None:
+        time.sleep(0.3)
+        super().close()
+
+
+def test_a_second_shutdown_returns_only_once_the_run_has_ended() -> None:
+    """Review-3 F13: shutdown() called while another thread is ending the run
+    waits for that end (bounded), so the caller finds the run ended."""
+    run = Run("twice", sink=SlowCloseSink(), flush_interval=SLOW)
+    run.metric("loss", 1.0)
+    first = threading.Thread(target=run.shutdown)
+    first.start()
+    deadline = time.monotonic() + 10
+    while not run.closed and time.monotonic() < deadline:
+        time.sleep(0.005)
+    run.shutdown()
+    assert run.status == "finished"
+    first.join()
+
+
+def test_an_empty_fsync_variable_keeps_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review-3 F10: `export ML_INFRA_UTILS_RUNS_FSYNC=` is unset, not "off"."""
+    monkeypatch.setenv("ML_INFRA_UTILS_RUNS_FSYNC", "")
+    with Run("fsync", runs_dir=tmp_path) as run:
+        assert run.sink.fsync is True  # type: ignore[attr-defined]
+    monkeypatch.setenv("ML_INFRA_UTILS_RUNS_FSYNC", "  ")
+    with Run("fsync", runs_dir=tmp_path) as run:
+        assert run.sink.fsync is True  # type: ignore[attr-defined]

@@ -64,8 +64,10 @@ class BufferedRun:
         "_duration",
         "_end_error",
         "_ended",
+        "_ender",
         "_error",
         "_exc_at_start",
+        "_final_ran",
         "_flush_interval",
         "_inflight",
         "_io",
@@ -85,6 +87,7 @@ class BufferedRun:
         "_trigger",
         "_wake",
         "_wake_size",
+        "_writer_ident",
         "end_time",
         "id",
     )
@@ -117,6 +120,9 @@ class BufferedRun:
         self._io = threading.RLock()
         self._wake = threading.Event()
         self._ended = threading.Event()  # set once the end is complete
+        self._ender: int | None = None  # the thread that ends the run
+        self._writer_ident: int | None = None
+        self._final_ran = False  # the end's I/O has run
         # Set when the run ends: (status, error) for the writer thread to end it.
         self._stop: tuple[str, dict[str, str] | None] | None = None
         self._end_error: BaseException | None = None
@@ -280,6 +286,7 @@ class BufferedRun:
         del records
 
     def _writer(self) -> None:
+        self._writer_ident = threading.get_ident()
         failures = 0
         while True:
             self._wake.wait(self._flush_interval)
@@ -291,7 +298,7 @@ class BufferedRun:
                 with self._io:
                     self._drain()
                 failures = 0
-            except Exception:
+            except BaseException:
                 failures += 1
                 if failures == 1:
                     _log.exception(
@@ -311,11 +318,22 @@ class BufferedRun:
     def _end_now(self, status: str, error: dict[str, str] | None) -> None:
         with self._state:
             if self.closed:
-                return
-            self._buf = _Refusing(
-                f"run {self.id} has ended ({status}); start a new Run"
-            )
-            self._trigger = -1  # a logger that raced the end must check in
+                ender = self._ender
+            else:
+                ender = None
+                self._ender = threading.get_ident()
+                self._buf = _Refusing(
+                    f"run {self.id} has ended ({status}); start a new Run"
+                )
+                self._trigger = -1  # a logger that raced the end must check in
+        if ender is not None:
+            # Ended already, maybe still ending in another thread: wait (as
+            # long as that end may take) so that a caller returning from
+            # shutdown() finds the run ended, unless the wait would be on
+            # itself (the sink's close() or the writer thread ending the run).
+            if threading.get_ident() not in (ender, self._writer_ident):
+                self._ended.wait(2 * self._shutdown_timeout + 1.0)
+            return
         try:
             self._end_unless_stuck(status, error)
         finally:
@@ -331,20 +349,25 @@ class BufferedRun:
         # SIGTERM handler ending the run waits for.
         thread, self._thread = self._thread, None
         self._end_error = None
+        self._final_ran = False
         self._stop = (status, error)
         self._wake.set()
         timeout = self._shutdown_timeout
-        if thread is not None and thread is not threading.current_thread():
+        if (
+            thread is not None
+            and thread is not threading.current_thread()
+            and thread.is_alive()
+        ):
             thread.join(timeout)
             if thread.is_alive() and self._closing:
                 thread.join(timeout)  # the sink's close() has its own bound
             if thread.is_alive():
                 self._abandon(status)
                 return
-        elif not self._io.acquire(timeout=timeout):  # no writer thread: end here
-            self._abandon(status)
-            return
-        else:
+        if not self._final_ran:  # no (live) writer thread did it: end here
+            if not self._io.acquire(timeout=timeout):
+                self._abandon(status)
+                return
             try:
                 self._final(status, error)
             finally:
@@ -357,6 +380,7 @@ class BufferedRun:
     def _final(self, status: str, error: dict[str, str] | None) -> None:
         # The end's I/O (in the writer thread, or the ending thread when there
         # is none); an error is kept for the ending thread to raise.
+        self._final_ran = True
         try:
             with self._io:
                 self._end_locked(status, error)

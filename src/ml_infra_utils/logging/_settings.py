@@ -77,7 +77,7 @@ DEFAULT_MAX_BUFFER = 100_000
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def env_str(
@@ -98,6 +98,9 @@ def env_bool(
 ) -> bool:
     """*argument* if given, else the variable read as a boolean, else *default*.
 
+    A variable set to nothing (``export X=``) counts as unset: it never turns
+    a safe default such as fsync off.
+
     The argument itself must be ``True``, ``False`` or ``None`` (unset): a
     string such as ``"false"`` is refused rather than read by its truthiness,
     and only the environment variable is parsed from text.
@@ -117,9 +120,9 @@ def env_bool(
     if argument is not None:
         return check_flag(option, argument)
     raw = (os.environ if environ is None else environ).get(name)
-    if raw is None:
+    text = "" if raw is None else raw.strip().lower()
+    if not text:  # unset, or set to nothing (`export X=`): the default
         return default
-    text = raw.strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
