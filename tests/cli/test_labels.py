@@ -59,7 +59,7 @@ def test_empty_files_are_errors() -> None:
     with pytest.raises(EmptyInputError, match=r"f\.txt holds no predictions"):
         read(b"\n \n", role="predictions")
     with pytest.raises(EmptyInputError, match="holds only a header"):
-        read(b"label\n")
+        read(b"label\n", header=True)
     with pytest.raises(EmptyInputError, match="holds only a header"):
         read(b"pred,label\n\n")
 
@@ -73,23 +73,37 @@ def test_undecodable_text_is_an_error() -> None:
 @pytest.mark.parametrize(
     ("data", "labels"),
     [
-        (b"label\n1\n0\n", ["1", "0"]),  # a known column name
-        (b"Y_TRUE\na\nb\n", ["a", "b"]),  # in any case
+        (b"label\n1\n0\n", ["1", "0"]),  # a column name above numbers
         (b"species\n0\n2\n1\n", ["0", "2", "1"]),  # the only non-number
     ],
 )
 def test_a_header_is_detected(data: bytes, labels: list[str]) -> None:
-    """Known names, or a lone word above numbers, are a header."""
+    """Only a lone word above numbers is guessed to be a header."""
     got = read(data)
     assert got.labels == labels
     assert got.header_skipped
     assert got.first_line == 2
 
 
-@pytest.mark.parametrize("data", [b"cat\ndog\n", b"a\n1\nb\n", b"7\n1\n", b"x\n"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"cat\ndog\n",
+        b"a\n1\nb\n",
+        b"7\n1\n",
+        b"x\n",
+        b"true\nfalse\ntrue\n",  # review-3 F1: a boolean label is no header
+        b"True\nFalse\n",
+        b"class\ndog\n",
+        b"Y_TRUE\na\nb\n",  # a column name above words could be a label
+    ],
+)
 def test_no_header_is_guessed_without_reason(data: bytes) -> None:
-    """Words among words, a number first, or one line: no header."""
-    assert not read(data).header_skipped
+    """Words among words, a number first, or one line: no header, nothing dropped."""
+    got = read(data)
+    assert not got.header_skipped
+    assert got.header is None
+    assert len(got.labels) == data.count(b"\n")
 
 
 def test_header_option_overrides_the_guess() -> None:

@@ -152,6 +152,47 @@ def test_a_length_mismatch_after_a_guessed_header_says_so(
     assert "--no-header keeps it" in err
 
 
+def test_boolean_labels_keep_their_first_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F1: `true`/`false` files: all four rows count, no header guessed."""
+    p = write(tmp_path, "p.txt", "true\ntrue\ntrue\nfalse\n")
+    lab = write(tmp_path, "l.txt", "true\nfalse\ntrue\nfalse\n")
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert (code, err) == (0, "")
+    want = classification_report(
+        ["true", "true", "true", "false"], ["true", "false", "true", "false"]
+    )
+    assert out == want
+    assert "accuracy                           0.75         4" in out
+
+
+def test_a_guessed_header_is_announced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header is guessed only above numbers, and a warning names it."""
+    p = write(tmp_path, "p.txt", "1\n0\n1\n")
+    lab = write(tmp_path, "l.txt", "target\n1\n0\n0\n")
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert code == 0
+    assert out == classification_report([1, 0, 1], [1, 0, 0])
+    assert err == (
+        f"ml-infra-utils: warning: {lab}: first line 'target' read as a header "
+        "(the only line that is not a number; --no-header keeps it)\n"
+    )
+    for option in ("--header", "--no-header"):
+        p = write(tmp_path, "p.txt", "1\n0\n1\n1\n")
+        code, _, err = run_cli(
+            capsys, "metrics", "--predictions", p, "--labels", lab, option
+        )
+        assert "warning" not in err
+    p = write(tmp_path, "p.txt", "1\n0\n1\n")
+    code, _, err = run_cli(
+        capsys, "metrics", "--predictions", p, "--labels", lab, "--column", "target"
+    )
+    assert (code, err) == (0, "")
+
+
 def test_disjoint_classes_warn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

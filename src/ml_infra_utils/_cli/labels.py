@@ -10,8 +10,11 @@ The rules (also in ``docs/cli.md``):
   predictions; ``label``, ``target``, ``y_true``... for labels; any case).
 - A one-label-per-line file has no header, unless its first line is
   ``column``, or ``header=True``, or (``header=None``, automatic) its first
-  line is one of those column names, or it is the only line that is not a
-  number. With ``strict_column`` (a column chosen for this file alone) a file
+  line is the only line that is not a number (a word above numbers: it cannot
+  be one class among ints). A first line that could be a label (``true``
+  above ``false``, ``class`` above words) is never dropped by a guess; the
+  command warns whenever it guessed a header (:attr:`LabelFile.header`).
+  With ``strict_column`` (a column chosen for this file alone) a file
   without that column is an error; otherwise (``--column``, for both files) a
   one-label-per-line file without it is read as it is.
 - Each label is stripped of surrounding whitespace. Blank lines at the start
@@ -27,8 +30,8 @@ Examples:
     >>> import io
     >>> preds = read_labels(io.BytesIO(b"1\\n0.0\\n2\\n\\n"), role="predictions")
     >>> truth = read_labels(io.BytesIO(b"label\\n1\\n0\\n1\\n"), role="labels")
-    >>> preds.labels, truth.labels, truth.header_skipped
-    (['1', '0.0', '2'], ['1', '0', '1'], True)
+    >>> preds.labels, truth.labels, truth.header_skipped, truth.header
+    (['1', '0.0', '2'], ['1', '0', '1'], True, 'label')
     >>> convert(preds, truth)
     ([1, 0, 2], [1, 0, 1])
 """
@@ -80,7 +83,6 @@ HEADER_NAMES = {
         "class",
     ),
 }
-_KNOWN = {name for names in HEADER_NAMES.values() for name in names}
 _INT = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _UPDATE_EVERY = 16_384  # lines between two progress updates
@@ -96,6 +98,8 @@ class LabelFile:
         first_line: The line number (1-based) of the first label.
         column: The CSV column the labels came from, if any.
         header_skipped: Whether a header row was left out.
+        header: The header row left out of a one-label-per-line file
+            (stripped), if any.
     """
 
     source: str
@@ -103,6 +107,7 @@ class LabelFile:
     first_line: int
     column: str | None = None
     header_skipped: bool = False
+    header: str | None = None
 
     def line_of(self, index: int) -> int:
         """The line of label *index* (exact unless quoted CSV fields span lines)."""
@@ -261,13 +266,13 @@ def _read_plain(
         labels.append(label)
     skip = header
     if skip is None:
-        skip = labels[0].lower() in _KNOWN or _lone_word(labels)
+        skip = _lone_word(labels)
     if skip:
-        del labels[0]
+        head = labels.pop(0)
         if not labels:
             msg = f"{source} holds only a header ({labels_head(text)!r}), no {role}"
             raise EmptyInputError(msg)
-        return LabelFile(source, labels, lineno + 1, header_skipped=True)
+        return LabelFile(source, labels, lineno + 1, header_skipped=True, header=head)
     return LabelFile(source, labels, lineno)
 
 

@@ -79,7 +79,8 @@ def add_parser(
         default=None,
         help=(
             "whether a one-label-per-line file starts with a header row "
-            "(default: guess from the first line)"
+            "(default: only a first line that is the one non-number above "
+            "numbers, with a warning)"
         ),
     )
     parser.add_argument(
@@ -112,6 +113,7 @@ def run_metrics(args: argparse.Namespace) -> int:
     from .labels import convert, read_labels
     from .output import note, prepare, write_json
     from .progress import Progress, format_bytes
+    from .render import clean
 
     if args.predictions == "-" and args.labels == "-":
         msg = "--predictions and --labels cannot both be - (stdin)"
@@ -133,6 +135,12 @@ def run_metrics(args: argparse.Namespace) -> int:
                 )
             )
     predicted, truth = files
+    for f in files:
+        if args.header is None and f.column is None and f.header is not None:
+            note(
+                f"{f.source}: first line {clean(f.header)[:60]!r} read as a header "
+                "(the only line that is not a number; --no-header keeps it)"
+            )
     if len(predicted.labels) != len(truth.labels):
         msg = (
             f"{predicted.source} has {len(predicted.labels)} predictions but "
