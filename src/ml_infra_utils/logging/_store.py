@@ -108,7 +108,7 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         skipped += 1  # a last line without its newline was cut by a crash
     try:  # one C-level parse of the whole file; line by line if a line is bad
         parsed: list[Any] = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         parsed = [_loads(line) for line in lines]
     for item in parsed:
         record = _check_record(item)
@@ -162,6 +162,9 @@ def _read_info(run_dir: Path) -> dict[str, Any]:
     except ValueError as exc:
         msg = f"{file} is not valid JSON: {exc}"
         raise CorruptRunError(msg) from None
+    except RecursionError:
+        msg = f"{file} is not a run record: its JSON is nested too deeply to read"
+        raise CorruptRunError(msg) from None
     if not isinstance(info, dict) or not isinstance(info.get("id"), str):
         msg = f"{file} is not a run record (a JSON object with an 'id')"
         raise CorruptRunError(msg)
@@ -179,7 +182,7 @@ def _read_info(run_dir: Path) -> dict[str, Any]:
 def _loads(line: bytes) -> Any:
     try:
         return json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
 
 
