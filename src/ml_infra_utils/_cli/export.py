@@ -59,9 +59,9 @@ Metric = tuple[str, dict[str, list[Any]]]
 
 def run_export(args: argparse.Namespace) -> int:
     """``runs export``: write the metrics."""
-    from ml_infra_utils.logging._store import load_run
+    from ml_infra_utils.logging._store import read_run
 
-    data = load_run(find_run(args.spec, args.runs_dir))
+    data = read_run(find_run(args.spec, args.runs_dir), changes=False)
     metrics = data.get("metrics")
     available: list[Metric] = list(metrics.items()) if isinstance(metrics, dict) else []
     selected = _select(available, args.metric, run=str(data.get("id")))
