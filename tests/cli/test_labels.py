@@ -205,12 +205,28 @@ def test_convert_numbers_to_ints_only_when_all_are_numbers() -> None:
     assert convert(nums, words) == (nums.labels, words.labels)
 
 
-@pytest.mark.parametrize("bad", ["0.5", "1e400", "1" * 5000])
-def test_convert_refuses_scores(bad: str) -> None:
+def test_convert_is_exact_for_big_numbers() -> None:
+    """review-3 F8: 1e30 is 10**30 (not a float's rounding); 1e400 is a class."""
+    big = LabelFile("p", ["1e30", "1", "1E400", "2.5e1", "-0.0"], 1)
+    spelled = LabelFile("l", [str(10**30), "1", "1" + "0" * 400, "25", "0"], 1)
+    got_pred, got_true = convert(big, spelled)
+    assert got_pred == got_true == [10**30, 1, 10**400, 25, 0]
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ("0.5", "a number with a fraction"),
+        ("1e-999999999", "a number with a fraction"),
+        ("1e999999999", "a whole number of more than 4300 digits"),
+        ("1" * 5000, "a whole number of more than 4300 digits"),
+    ],
+)
+def test_convert_refuses_scores(bad: str, why: str) -> None:
     """A number with a fraction, or beyond any class, names its file and line."""
     preds = LabelFile("p.txt", ["1", bad], 4)
     with pytest.raises(
-        InvalidParameterError, match=r"p\.txt line 5: .* is not a class"
+        InvalidParameterError, match=rf"p\.txt line 5: .* is not a class \({why}"
     ):
         convert(preds, LabelFile("l.txt", ["1", "0"], 1))
     with pytest.raises(InvalidParameterError, match=r"l\.txt line 2: "):

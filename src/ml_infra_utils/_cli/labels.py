@@ -23,8 +23,9 @@ The rules (also in ``docs/cli.md``):
   labels is an error.
 - Labels stay strings, unless *every* label of *both* files is a number: then
   they are ints, and a number with a zero fraction counts as that int (``1``,
-  ``1.0`` and ``1e0`` are the class ``1``); a number with a fraction (``0.73``)
-  is refused: it is a score, not a class.
+  ``1.0`` and ``1e0`` are the class ``1``, exactly: ``1e30`` is ``10**30``);
+  a number with a fraction (``0.73``) is refused: it is a score, not a class;
+  so is a whole number of more than 4300 digits.
 
 Examples:
     >>> import io
@@ -40,8 +41,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import decimal
 import functools
-import math
 import os
 import re
 import sys
@@ -85,6 +86,7 @@ HEADER_NAMES = {
 }
 _INT = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_MAX_DIGITS = 4300  # Python's limit for printing an int
 _UPDATE_EVERY = 16_384  # lines between two progress updates
 
 
@@ -398,17 +400,19 @@ def convert(
     if not all(_NUMBER.fullmatch(text) for text in distinct):
         return list(predictions.labels), list(labels.labels)
     classes = {text: _as_class(text) for text in distinct}
-    if None in classes.values():  # name the first one, in file order
+    problem = next((c for c in classes.values() if isinstance(c, str)), None)
+    if problem is not None:  # name the first one, in file order
         where, i = next(
             (f, i)
             for f in (predictions, labels)
             for i, text in enumerate(f.labels)
-            if classes[text] is None
+            if isinstance(classes[text], str)
         )
+        why = classes[where.labels[i]]
         msg = (
-            f"{where.source} line {where.line_of(i)}: {clean(where.labels[i])!r} is "
-            "not a class (a number with a fraction: a score or probability?); "
-            "every label must be a whole number when all labels are numbers"
+            f"{where.source} line {where.line_of(i)}: {clean(where.labels[i])[:60]!r} "
+            f"is not a class ({why}); every label must be a whole number when "
+            "all labels are numbers"
         )
         raise InvalidParameterError(msg)
     return (
@@ -417,13 +421,15 @@ def convert(
     )
 
 
-def _as_class(text: str) -> int | None:
-    try:
-        if _INT.fullmatch(text):
-            return int(text)
-        number = float(text)
-    except ValueError:  # more digits than int() converts
-        return None
-    if not (math.isfinite(number) and number.is_integer()):
-        return None
+def _as_class(text: str) -> int | str:
+    """The class *text* (a number) names, exactly, or why it names none."""
+    if _INT.fullmatch(text) and len(text) <= _MAX_DIGITS:
+        return int(text)
+    number = decimal.Decimal(text)  # exact: 1e30 is 10**30, not a float's rounding
+    if number.is_zero():
+        return 0
+    if number.adjusted() >= _MAX_DIGITS:
+        return f"a whole number of more than {_MAX_DIGITS} digits"
+    if number != number.to_integral_value():
+        return "a number with a fraction: a score or probability?"
     return int(number)
