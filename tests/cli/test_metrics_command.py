@@ -252,3 +252,37 @@ def test_matches_scikit_learn(pairs: list[tuple[int, int]], spelling: str) -> No
             patch.setattr("sys.stdout", out)
             assert main(["metrics", "--predictions", p, "--labels", lab]) == 0
     assert out.getvalue() == sk_report(labels, preds, zero_division=0)
+
+
+def test_text_report_escapes_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F9: a label file cannot send escape codes to the terminal."""
+    labels = "a\x1b[31mred\nb\na\x1b[31mred\n"
+    p = write(tmp_path, "p.txt", labels)
+    lab = write(tmp_path, "l.txt", labels)
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert (code, err) == (0, "")
+    assert "\x1b" not in out
+    assert out == classification_report(
+        ["a\\x1b[31mred", "b", "a\\x1b[31mred"], ["a\\x1b[31mred", "b", "a\\x1b[31mred"]
+    )
+    code, out, _ = run_cli(
+        capsys, "metrics", "--predictions", p, "--labels", lab, "--json"
+    )
+    assert code == 0
+    assert "a\x1b[31mred" in json.loads(out)
+
+
+def test_escaping_never_merges_two_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tab label and a backslash-t label stay two classes in the text report."""
+    p = write(tmp_path, "p.csv", 'label,n\n"a\tb",1\n"a\\tb",2\n')
+    lab = write(tmp_path, "l.csv", 'label,n\n"a\tb",1\n"a\tb",2\n')
+    code, out, _ = run_cli(
+        capsys, "metrics", "--predictions", p, "--labels", lab, "--column", "label"
+    )
+    assert code == 0
+    assert "\t" not in out
+    assert out == classification_report(["'a\\tb'", "'a\\\\tb'"], ["'a\\tb'"] * 2)

@@ -18,6 +18,10 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
 
 from ml_infra_utils._errors import InvalidParameterError, LengthMismatchError
 
@@ -159,6 +163,8 @@ def run_metrics(args: argparse.Namespace) -> int:
             "no predicted class is among the true classes: are the files of "
             "the same kind (e.g. not class names against class numbers)?"
         )
+    if not args.json:  # JSON escapes control characters itself
+        y_pred, y_true = _printable(y_pred, y_true)
     report = classification_report(
         y_pred,
         y_true,
@@ -172,3 +178,29 @@ def run_metrics(args: argparse.Namespace) -> int:
     else:
         out.write(report if report.endswith("\n") else report + "\n")
     return 0
+
+
+def _printable(
+    y_pred: list[Hashable], y_true: list[Hashable]
+) -> tuple[list[Hashable], list[Hashable]]:
+    """The classes with control characters escaped, for the text report.
+
+    A label file must not recolour or clear the terminal: ``a\\x1b[31m`` is
+    shown as ``a\\\\x1b[31m``. Two classes never merge: if escaping would make
+    two labels alike, every label is shown as its Python repr instead.
+
+    Examples:
+        >>> _printable(["a\\tb", "c"], ["c", "c"])
+        (['a\\\\tb', 'c'], ['c', 'c'])
+        >>> _printable(["a\\tb", "a\\\\tb"], ["c", "c"])[0]
+        ["'a\\\\tb'", "'a\\\\\\\\tb'"]
+    """
+    from .render import clean
+
+    distinct = set(y_pred) | set(y_true)
+    if all(not isinstance(c, str) or c.isprintable() for c in distinct):
+        return y_pred, y_true
+    names = {c: clean(str(c)) for c in distinct}
+    if len(set(names.values())) < len(names):
+        names = {c: repr(c) for c in distinct}
+    return [names[c] for c in y_pred], [names[c] for c in y_true]
