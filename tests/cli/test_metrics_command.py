@@ -286,3 +286,16 @@ def test_escaping_never_merges_two_classes(
     assert code == 0
     assert "\t" not in out
     assert out == classification_report(["'a\\tb'", "'a\\\\tb'"], ["'a\\tb'"] * 2)
+
+
+def test_a_word_the_other_file_holds_as_a_label_is_no_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F1: `other` above numbers is a class when the other file has it."""
+    p = write(tmp_path, "p.txt", "other\n1\n2\n1\n")
+    lab = write(tmp_path, "l.txt", "1\nother\n2\n2\n")
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert (code, err) == (0, "")
+    assert out == classification_report(
+        ["other", "1", "2", "1"], ["1", "other", "2", "2"]
+    )

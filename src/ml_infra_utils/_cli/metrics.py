@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Hashable
 
+    from .labels import LabelFile
+
 from ml_infra_utils._errors import InvalidParameterError, LengthMismatchError
 
 __all__ = ["add_parser"]
@@ -138,6 +140,8 @@ def run_metrics(args: argparse.Namespace) -> int:
                     progress=progress,
                 )
             )
+    if args.header is None:
+        files = _unguess(files)
     predicted, truth = files
     for f in files:
         if args.header is None and f.column is None and f.header is not None:
@@ -204,3 +208,22 @@ def _printable(
     if len(set(names.values())) < len(names):
         names = {c: repr(c) for c in distinct}
     return [names[c] for c in y_pred], [names[c] for c in y_true]
+
+
+def _unguess(files: list[LabelFile]) -> list[LabelFile]:
+    """Put back a guessed header that the other file holds as a label.
+
+    ``other`` above numbers looks like a header, but when the other file has
+    the class ``other`` among its labels it is one of the labels.
+    """
+    from .labels import LabelFile
+
+    predicted, truth = files
+    kept = []
+    for f, other in ((predicted, truth), (truth, predicted)):
+        head = f.header
+        if f.column is None and head is not None and head in other.labels:
+            kept.append(LabelFile(f.source, [head, *f.labels], f.first_line - 1))
+        else:
+            kept.append(f)
+    return kept
