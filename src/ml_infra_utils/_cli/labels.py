@@ -400,8 +400,7 @@ def convert(
     if not all(_NUMBER.fullmatch(text) for text in distinct):
         return list(predictions.labels), list(labels.labels)
     classes = {text: _as_class(text) for text in distinct}
-    problem = next((c for c in classes.values() if isinstance(c, str)), None)
-    if problem is not None:  # name the first one, in file order
+    if any(isinstance(c, str) for c in classes.values()):  # name the first one
         where, i = next(
             (f, i)
             for f in (predictions, labels)

@@ -20,12 +20,12 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
+from ml_infra_utils._errors import InvalidParameterError, LengthMismatchError
+
 if TYPE_CHECKING:
     from collections.abc import Hashable
 
     from .labels import LabelFile
-
-from ml_infra_utils._errors import InvalidParameterError, LengthMismatchError
 
 __all__ = ["add_parser"]
 
