@@ -377,3 +377,26 @@ def test_show_text_compare_and_export_never_read_the_changes(
     assert code == 0
     assert "changes" in json.loads(out)
     assert len(reads) == 1
+
+
+def test_a_running_runs_torn_last_line_is_not_blamed_on_a_crash(
+    fresh_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F11 nit: a running run's last line is still being written."""
+    run_dir = fresh_store.path(fresh_store.good)
+    info = json.loads((run_dir / "run.json").read_text())
+    info["status"] = "running"
+    (run_dir / "run.json").write_text(json.dumps(info))
+    with (run_dir / "metrics.jsonl").open("a") as file:
+        file.write('{"name": "train/loss", "st')
+    root = ["--runs-dir", str(fresh_store.root)]
+    code, out, _ = run_cli(capsys, "runs", "show", fresh_store.good, *root)
+    assert code == 0
+    assert out.endswith(
+        "1 unreadable line of metrics.jsonl skipped (the run is still running: "
+        "its last line may still be being written)\n"
+    )
+    code, _, err = run_cli(capsys, "runs", "export", fresh_store.good, *root)
+    assert code == 0
+    assert "still running" in err
+    assert "crash" not in err

@@ -29,7 +29,7 @@ from .render import (
     sparkline,
     terminal_width,
 )
-from .store import find_run
+from .store import find_run, skipped_lines_note
 from .table import Column, render_table
 
 if TYPE_CHECKING:
@@ -85,14 +85,9 @@ def show_lines(data: dict[str, Any], *, width: int | None, glyphs: Glyphs) -> li
     lines += _section("results", rows, width=width, ellipsis=ell)
     lines.append("")
     lines += _metrics_table(_mapping(data.get("metrics")), width=width, glyphs=glyphs)
-    skipped = data.get("skipped_lines")
-    if isinstance(skipped, int) and skipped > 0:
-        lines.append("")
-        plural = "line" if skipped == 1 else "lines"
-        lines.append(
-            f"{skipped} unreadable {plural} of metrics.jsonl skipped "
-            "(a crash can tear the last line)"
-        )
+    skipped = skipped_lines_note(data)
+    if skipped is not None:
+        lines += ["", skipped]
     return lines
 
 
