@@ -121,7 +121,7 @@ def test_metrics_command_end_to_end(tmp_path: Path) -> None:
     (tmp_path / "p.txt").write_text("cat\ndog\ncat\n")
     (tmp_path / "l.txt").write_text("label\ncat\ncat\ncat\n")
     done = cli("metrics", "--predictions", str(tmp_path / "p.txt"), "--labels",
-               str(tmp_path / "l.txt"), script=True)  # fmt: skip
+               str(tmp_path / "l.txt"), "--column", "label", script=True)  # fmt: skip
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines()[2].split() == ["cat", "1.00", "0.67", "0.80", "3"]
 

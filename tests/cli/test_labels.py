@@ -59,7 +59,7 @@ def test_empty_files_are_errors() -> None:
     with pytest.raises(EmptyInputError, match=r"f\.txt holds no predictions"):
         read(b"\n \n", role="predictions")
     with pytest.raises(EmptyInputError, match="holds only a header"):
-        read(b"label\n")
+        read(b"label\n", header=True)
     with pytest.raises(EmptyInputError, match="holds only a header"):
         read(b"pred,label\n\n")
 
@@ -73,23 +73,37 @@ def test_undecodable_text_is_an_error() -> None:
 @pytest.mark.parametrize(
     ("data", "labels"),
     [
-        (b"label\n1\n0\n", ["1", "0"]),  # a known column name
-        (b"Y_TRUE\na\nb\n", ["a", "b"]),  # in any case
+        (b"label\n1\n0\n", ["1", "0"]),  # a column name above numbers
         (b"species\n0\n2\n1\n", ["0", "2", "1"]),  # the only non-number
     ],
 )
 def test_a_header_is_detected(data: bytes, labels: list[str]) -> None:
-    """Known names, or a lone word above numbers, are a header."""
+    """Only a lone word above numbers is guessed to be a header."""
     got = read(data)
     assert got.labels == labels
     assert got.header_skipped
     assert got.first_line == 2
 
 
-@pytest.mark.parametrize("data", [b"cat\ndog\n", b"a\n1\nb\n", b"7\n1\n", b"x\n"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"cat\ndog\n",
+        b"a\n1\nb\n",
+        b"7\n1\n",
+        b"x\n",
+        b"true\nfalse\ntrue\n",  # review-3 F1: a boolean label is no header
+        b"True\nFalse\n",
+        b"class\ndog\n",
+        b"Y_TRUE\na\nb\n",  # a column name above words could be a label
+    ],
+)
 def test_no_header_is_guessed_without_reason(data: bytes) -> None:
-    """Words among words, a number first, or one line: no header."""
-    assert not read(data).header_skipped
+    """Words among words, a number first, or one line: no header, nothing dropped."""
+    got = read(data)
+    assert not got.header_skipped
+    assert got.header is None
+    assert len(got.labels) == data.count(b"\n")
 
 
 def test_header_option_overrides_the_guess() -> None:
@@ -191,12 +205,28 @@ def test_convert_numbers_to_ints_only_when_all_are_numbers() -> None:
     assert convert(nums, words) == (nums.labels, words.labels)
 
 
-@pytest.mark.parametrize("bad", ["0.5", "1e400", "1" * 5000])
-def test_convert_refuses_scores(bad: str) -> None:
+def test_convert_is_exact_for_big_numbers() -> None:
+    """review-3 F8: 1e30 is 10**30 (not a float's rounding); 1e400 is a class."""
+    big = LabelFile("p", ["1e30", "1", "1E400", "2.5e1", "-0.0"], 1)
+    spelled = LabelFile("l", [str(10**30), "1", "1" + "0" * 400, "25", "0"], 1)
+    got_pred, got_true = convert(big, spelled)
+    assert got_pred == got_true == [10**30, 1, 10**400, 25, 0]
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ("0.5", "a number with a fraction"),
+        ("1e-999999999", "a number with a fraction"),
+        ("1e999999999", "a whole number of more than 4300 digits"),
+        ("1" * 5000, "a whole number of more than 4300 digits"),
+    ],
+)
+def test_convert_refuses_scores(bad: str, why: str) -> None:
     """A number with a fraction, or beyond any class, names its file and line."""
     preds = LabelFile("p.txt", ["1", bad], 4)
     with pytest.raises(
-        InvalidParameterError, match=r"p\.txt line 5: .* is not a class"
+        InvalidParameterError, match=rf"p\.txt line 5: .* is not a class \({why}"
     ):
         convert(preds, LabelFile("l.txt", ["1", "0"], 1))
     with pytest.raises(InvalidParameterError, match=r"l\.txt line 2: "):

@@ -152,6 +152,47 @@ def test_a_length_mismatch_after_a_guessed_header_says_so(
     assert "--no-header keeps it" in err
 
 
+def test_boolean_labels_keep_their_first_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F1: `true`/`false` files: all four rows count, no header guessed."""
+    p = write(tmp_path, "p.txt", "true\ntrue\ntrue\nfalse\n")
+    lab = write(tmp_path, "l.txt", "true\nfalse\ntrue\nfalse\n")
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert (code, err) == (0, "")
+    want = classification_report(
+        ["true", "true", "true", "false"], ["true", "false", "true", "false"]
+    )
+    assert out == want
+    assert "accuracy                           0.75         4" in out
+
+
+def test_a_guessed_header_is_announced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header is guessed only above numbers, and a warning names it."""
+    p = write(tmp_path, "p.txt", "1\n0\n1\n")
+    lab = write(tmp_path, "l.txt", "target\n1\n0\n0\n")
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert code == 0
+    assert out == classification_report([1, 0, 1], [1, 0, 0])
+    assert err == (
+        f"ml-infra-utils: warning: {lab}: first line 'target' read as a header "
+        "(the only line that is not a number; --no-header keeps it)\n"
+    )
+    for option in ("--header", "--no-header"):
+        p = write(tmp_path, "p.txt", "1\n0\n1\n1\n")
+        code, _, err = run_cli(
+            capsys, "metrics", "--predictions", p, "--labels", lab, option
+        )
+        assert "warning" not in err
+    p = write(tmp_path, "p.txt", "1\n0\n1\n")
+    code, _, err = run_cli(
+        capsys, "metrics", "--predictions", p, "--labels", lab, "--column", "target"
+    )
+    assert (code, err) == (0, "")
+
+
 def test_disjoint_classes_warn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -211,3 +252,50 @@ def test_matches_scikit_learn(pairs: list[tuple[int, int]], spelling: str) -> No
             patch.setattr("sys.stdout", out)
             assert main(["metrics", "--predictions", p, "--labels", lab]) == 0
     assert out.getvalue() == sk_report(labels, preds, zero_division=0)
+
+
+def test_text_report_escapes_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F9: a label file cannot send escape codes to the terminal."""
+    labels = "a\x1b[31mred\nb\na\x1b[31mred\n"
+    p = write(tmp_path, "p.txt", labels)
+    lab = write(tmp_path, "l.txt", labels)
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert (code, err) == (0, "")
+    assert "\x1b" not in out
+    assert out == classification_report(
+        ["a\\x1b[31mred", "b", "a\\x1b[31mred"], ["a\\x1b[31mred", "b", "a\\x1b[31mred"]
+    )
+    code, out, _ = run_cli(
+        capsys, "metrics", "--predictions", p, "--labels", lab, "--json"
+    )
+    assert code == 0
+    assert "a\x1b[31mred" in json.loads(out)
+
+
+def test_escaping_never_merges_two_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tab label and a backslash-t label stay two classes in the text report."""
+    p = write(tmp_path, "p.csv", 'label,n\n"a\tb",1\n"a\\tb",2\n')
+    lab = write(tmp_path, "l.csv", 'label,n\n"a\tb",1\n"a\tb",2\n')
+    code, out, _ = run_cli(
+        capsys, "metrics", "--predictions", p, "--labels", lab, "--column", "label"
+    )
+    assert code == 0
+    assert "\t" not in out
+    assert out == classification_report(["'a\\tb'", "'a\\\\tb'"], ["'a\\tb'"] * 2)
+
+
+def test_a_word_the_other_file_holds_as_a_label_is_no_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F1: `other` above numbers is a class when the other file has it."""
+    p = write(tmp_path, "p.txt", "other\n1\n2\n1\n")
+    lab = write(tmp_path, "l.txt", "1\nother\n2\n2\n")
+    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    assert (code, err) == (0, "")
+    assert out == classification_report(
+        ["other", "1", "2", "1"], ["1", "other", "2", "2"]
+    )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
+import os
+import stat
+import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -156,6 +160,83 @@ def test_export_to_a_bad_place_names_it(
     code, _, err = run_cli(capsys, *args, str(tmp_path))
     assert code == 1
     assert err == f"ml-infra-utils: error: Is a directory ({tmp_path})\n"
+
+
+def _export_to(store: Store, capsys: pytest.CaptureFixture[str], target: str) -> int:
+    args = ["runs", "export", store.good, "--runs-dir", str(store.root), "-o"]
+    code, out, _ = run_cli(capsys, *args, target)
+    assert out == ""
+    return code
+
+
+def test_export_through_a_symlink_replaces_its_target(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F3: -o LINK writes the link's target and keeps the link."""
+    real = tmp_path / "real.csv"
+    real.write_text("keep")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real.name)
+    assert _export_to(store, capsys, str(link)) == 0
+    assert link.is_symlink()
+    assert real.read_text().startswith("name,step,value,timestamp\n")
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to("new.csv")
+    assert _export_to(store, capsys, str(dangling)) == 0
+    assert dangling.is_symlink()
+    assert (tmp_path / "new.csv").read_text() == real.read_text()
+
+
+def test_export_keeps_the_old_files_mode(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F3: a 0600 file stays 0600 after it is replaced."""
+    target = tmp_path / "private.csv"
+    target.write_text("old")
+    target.chmod(0o600)
+    assert _export_to(store, capsys, str(target)) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_text().startswith("name,step")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_export_to_a_fifo_writes_into_it(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F3: a FIFO is written, not replaced by a regular file."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        assert _export_to(store, capsys, str(fifo)) == 0
+    finally:
+        if reader.is_alive():  # unblock the reader if the export never opened it
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(10)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert got[0].startswith(b"name,step,value,timestamp\n")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod needs root"
+)
+def test_export_to_a_character_device_writes_into_it(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F3: -o DEVICE opens the device; it stays a character device.
+
+    The device is a private copy of the null device (1, 3) in tmp_path, never
+    the system's /dev/null: an export that replaced it must not break the box.
+    """
+    device = tmp_path / "null"
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    assert _export_to(store, capsys, str(device)) == 0
+    assert stat.S_ISCHR(device.lstat().st_mode)
+    assert device.lstat().st_rdev == os.makedev(1, 3)
 
 
 def test_a_failed_export_leaves_the_old_file(

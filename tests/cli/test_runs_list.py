@@ -347,3 +347,32 @@ def test_a_closed_stdout_and_ctrl_c_have_their_exit_codes(
     assert (code, out, err) == (141, "", "")
     monkeypatch.setattr(runs, "run_list", interrupted)
     assert run_cli(capsys, "runs", "list")[0] == 130
+
+
+def test_deeply_nested_json_is_a_corrupt_run_not_a_traceback(
+    fresh_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F2: list skips the run; show and export fail in one line, exit 1."""
+    deep = "[" * 100_000
+    (fresh_store.path(fresh_store.other) / "run.json").write_text(deep)
+    metrics = fresh_store.path(fresh_store.good) / "metrics.jsonl"
+    with metrics.open("a") as file:
+        file.write('{"name": "x", "step": 0, "value": ' + deep + "}\n")
+    root = ["--runs-dir", str(fresh_store.root)]
+    code, out, err = run_cli(capsys, "runs", "list", *root)
+    assert code == 0
+    assert fresh_store.good in out
+    assert fresh_store.other not in out
+    assert err.startswith("ml-infra-utils: warning: skipped ")
+    assert "nested too deeply" in err
+    assert "Traceback" not in err
+    for command in ("show", "export"):
+        code, out, err = run_cli(capsys, "runs", command, fresh_store.other, *root)
+        assert (code, out) == (1, "")
+        assert err.startswith("ml-infra-utils: error: ")
+        assert err.endswith("is nested too deeply to read\n")
+        assert err.count("\n") == 1
+        code, out, err = run_cli(capsys, "runs", command, fresh_store.good, *root)
+        assert code == 0
+        assert "1 unreadable line of metrics.jsonl skipped" in out + err
+    assert [r["id"] for r in list_runs(fresh_store.root)].count(fresh_store.other) == 0

@@ -17,6 +17,8 @@ from ml_infra_utils._errors import InvalidParameterError
 from ml_infra_utils.cli import main
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from conftest import Store
 
 
@@ -346,3 +348,55 @@ def test_stdout_with_an_ascii_encoding_does_not_fail(
     stream.flush()
     text = raw.getvalue().decode("ascii")
     assert "^????" in text
+
+
+def test_show_text_compare_and_export_never_read_the_changes(
+    fresh_store: Store,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """review-3 F11: changes.jsonl is parsed only for `runs show --format json`."""
+    from ml_infra_utils.logging import _store
+
+    reads: list[object] = []
+    real = _store._read_changes
+
+    def counted(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
+        reads.append(run_dir)
+        return real(run_dir)
+
+    monkeypatch.setattr(_store, "_read_changes", counted)
+    root = ["--runs-dir", str(fresh_store.root)]
+    good, other = fresh_store.good, fresh_store.other
+    for argv in (["show", good], ["compare", good, other], ["export", good]):
+        code, out, _ = run_cli(capsys, "runs", *argv, *root)
+        assert code == 0
+        assert out
+    assert reads == []
+    code, out, _ = run_cli(capsys, "runs", "show", good, "--format", "json", *root)
+    assert code == 0
+    assert "changes" in json.loads(out)
+    assert len(reads) == 1
+
+
+def test_a_running_runs_torn_last_line_is_not_blamed_on_a_crash(
+    fresh_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """review-3 F11 nit: a running run's last line is still being written."""
+    run_dir = fresh_store.path(fresh_store.good)
+    info = json.loads((run_dir / "run.json").read_text())
+    info["status"] = "running"
+    (run_dir / "run.json").write_text(json.dumps(info))
+    with (run_dir / "metrics.jsonl").open("a") as file:
+        file.write('{"name": "train/loss", "st')
+    root = ["--runs-dir", str(fresh_store.root)]
+    code, out, _ = run_cli(capsys, "runs", "show", fresh_store.good, *root)
+    assert code == 0
+    assert out.endswith(
+        "1 unreadable line of metrics.jsonl skipped (the run is still running: "
+        "its last line may still be being written)\n"
+    )
+    code, _, err = run_cli(capsys, "runs", "export", fresh_store.good, *root)
+    assert code == 0
+    assert "still running" in err
+    assert "crash" not in err

@@ -43,7 +43,7 @@ from ml_infra_utils.logging._records import encode_number
 from .output import atomic_text_file, note, prepare
 from .progress import Progress, is_terminal
 from .render import clean
-from .store import find_run
+from .store import find_run, skipped_lines_note
 
 if TYPE_CHECKING:
     import argparse
@@ -59,9 +59,9 @@ Metric = tuple[str, dict[str, list[Any]]]
 
 def run_export(args: argparse.Namespace) -> int:
     """``runs export``: write the metrics."""
-    from ml_infra_utils.logging._store import load_run
+    from ml_infra_utils.logging._store import read_run
 
-    data = load_run(find_run(args.spec, args.runs_dir))
+    data = read_run(find_run(args.spec, args.runs_dir), changes=False)
     metrics = data.get("metrics")
     available: list[Metric] = list(metrics.items()) if isinstance(metrics, dict) else []
     selected = _select(available, args.metric, run=str(data.get("id")))
@@ -75,13 +75,9 @@ def run_export(args: argparse.Namespace) -> int:
         else:
             with atomic_text_file(args.output) as file:
                 writer(file, selected, progress=progress)
-    skipped = data.get("skipped_lines")
-    if isinstance(skipped, int) and skipped > 0:
-        plural = "line" if skipped == 1 else "lines"
-        note(
-            f"{skipped} unreadable {plural} of metrics.jsonl skipped "
-            "(a crash can tear the last line)"
-        )
+    skipped = skipped_lines_note(data)
+    if skipped is not None:
+        note(skipped)
     return 0
 
 

@@ -10,8 +10,11 @@ The rules (also in ``docs/cli.md``):
   predictions; ``label``, ``target``, ``y_true``... for labels; any case).
 - A one-label-per-line file has no header, unless its first line is
   ``column``, or ``header=True``, or (``header=None``, automatic) its first
-  line is one of those column names, or it is the only line that is not a
-  number. With ``strict_column`` (a column chosen for this file alone) a file
+  line is the only line that is not a number (a word above numbers: it cannot
+  be one class among ints). A first line that could be a label (``true``
+  above ``false``, ``class`` above words) is never dropped by a guess; the
+  command warns whenever it guessed a header (:attr:`LabelFile.header`).
+  With ``strict_column`` (a column chosen for this file alone) a file
   without that column is an error; otherwise (``--column``, for both files) a
   one-label-per-line file without it is read as it is.
 - Each label is stripped of surrounding whitespace. Blank lines at the start
@@ -20,15 +23,16 @@ The rules (also in ``docs/cli.md``):
   labels is an error.
 - Labels stay strings, unless *every* label of *both* files is a number: then
   they are ints, and a number with a zero fraction counts as that int (``1``,
-  ``1.0`` and ``1e0`` are the class ``1``); a number with a fraction (``0.73``)
-  is refused: it is a score, not a class.
+  ``1.0`` and ``1e0`` are the class ``1``, exactly: ``1e30`` is ``10**30``);
+  a number with a fraction (``0.73``) is refused: it is a score, not a class;
+  so is a whole number of more than 4300 digits.
 
 Examples:
     >>> import io
     >>> preds = read_labels(io.BytesIO(b"1\\n0.0\\n2\\n\\n"), role="predictions")
     >>> truth = read_labels(io.BytesIO(b"label\\n1\\n0\\n1\\n"), role="labels")
-    >>> preds.labels, truth.labels, truth.header_skipped
-    (['1', '0.0', '2'], ['1', '0', '1'], True)
+    >>> preds.labels, truth.labels, truth.header_skipped, truth.header
+    (['1', '0.0', '2'], ['1', '0', '1'], True, 'label')
     >>> convert(preds, truth)
     ([1, 0, 2], [1, 0, 1])
 """
@@ -37,8 +41,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import decimal
 import functools
-import math
 import os
 import re
 import sys
@@ -80,9 +84,9 @@ HEADER_NAMES = {
         "class",
     ),
 }
-_KNOWN = {name for names in HEADER_NAMES.values() for name in names}
 _INT = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_MAX_DIGITS = 4300  # Python's limit for printing an int
 _UPDATE_EVERY = 16_384  # lines between two progress updates
 
 
@@ -96,6 +100,8 @@ class LabelFile:
         first_line: The line number (1-based) of the first label.
         column: The CSV column the labels came from, if any.
         header_skipped: Whether a header row was left out.
+        header: The header row left out of a one-label-per-line file
+            (stripped), if any.
     """
 
     source: str
@@ -103,6 +109,7 @@ class LabelFile:
     first_line: int
     column: str | None = None
     header_skipped: bool = False
+    header: str | None = None
 
     def line_of(self, index: int) -> int:
         """The line of label *index* (exact unless quoted CSV fields span lines)."""
@@ -261,13 +268,13 @@ def _read_plain(
         labels.append(label)
     skip = header
     if skip is None:
-        skip = labels[0].lower() in _KNOWN or _lone_word(labels)
+        skip = _lone_word(labels)
     if skip:
-        del labels[0]
+        head = labels.pop(0)
         if not labels:
             msg = f"{source} holds only a header ({labels_head(text)!r}), no {role}"
             raise EmptyInputError(msg)
-        return LabelFile(source, labels, lineno + 1, header_skipped=True)
+        return LabelFile(source, labels, lineno + 1, header_skipped=True, header=head)
     return LabelFile(source, labels, lineno)
 
 
@@ -393,17 +400,18 @@ def convert(
     if not all(_NUMBER.fullmatch(text) for text in distinct):
         return list(predictions.labels), list(labels.labels)
     classes = {text: _as_class(text) for text in distinct}
-    if None in classes.values():  # name the first one, in file order
+    if any(isinstance(c, str) for c in classes.values()):  # name the first one
         where, i = next(
             (f, i)
             for f in (predictions, labels)
             for i, text in enumerate(f.labels)
-            if classes[text] is None
+            if isinstance(classes[text], str)
         )
+        why = classes[where.labels[i]]
         msg = (
-            f"{where.source} line {where.line_of(i)}: {clean(where.labels[i])!r} is "
-            "not a class (a number with a fraction: a score or probability?); "
-            "every label must be a whole number when all labels are numbers"
+            f"{where.source} line {where.line_of(i)}: {clean(where.labels[i])[:60]!r} "
+            f"is not a class ({why}); every label must be a whole number when "
+            "all labels are numbers"
         )
         raise InvalidParameterError(msg)
     return (
@@ -412,13 +420,15 @@ def convert(
     )
 
 
-def _as_class(text: str) -> int | None:
-    try:
-        if _INT.fullmatch(text):
-            return int(text)
-        number = float(text)
-    except ValueError:  # more digits than int() converts
-        return None
-    if not (math.isfinite(number) and number.is_integer()):
-        return None
+def _as_class(text: str) -> int | str:
+    """The class *text* (a number) names, exactly, or why it names none."""
+    if _INT.fullmatch(text) and len(text) <= _MAX_DIGITS:
+        return int(text)
+    number = decimal.Decimal(text)  # exact: 1e30 is 10**30, not a float's rounding
+    if number.is_zero():
+        return 0
+    if number.adjusted() >= _MAX_DIGITS:
+        return f"a whole number of more than {_MAX_DIGITS} digits"
+    if number != number.to_integral_value():
+        return "a number with a fraction: a score or probability?"
     return int(number)

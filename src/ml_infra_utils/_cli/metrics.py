@@ -18,8 +18,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from ml_infra_utils._errors import InvalidParameterError, LengthMismatchError
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+    from .labels import LabelFile
 
 __all__ = ["add_parser"]
 
@@ -79,7 +85,8 @@ def add_parser(
         default=None,
         help=(
             "whether a one-label-per-line file starts with a header row "
-            "(default: guess from the first line)"
+            "(default: only a first line that is the one non-number above "
+            "numbers, with a warning)"
         ),
     )
     parser.add_argument(
@@ -112,6 +119,7 @@ def run_metrics(args: argparse.Namespace) -> int:
     from .labels import convert, read_labels
     from .output import note, prepare, write_json
     from .progress import Progress, format_bytes
+    from .render import clean
 
     if args.predictions == "-" and args.labels == "-":
         msg = "--predictions and --labels cannot both be - (stdin)"
@@ -132,7 +140,15 @@ def run_metrics(args: argparse.Namespace) -> int:
                     progress=progress,
                 )
             )
+    if args.header is None:
+        files = _unguess(files)
     predicted, truth = files
+    for f in files:
+        if args.header is None and f.column is None and f.header is not None:
+            note(
+                f"{f.source}: first line {clean(f.header)[:60]!r} read as a header "
+                "(the only line that is not a number; --no-header keeps it)"
+            )
     if len(predicted.labels) != len(truth.labels):
         msg = (
             f"{predicted.source} has {len(predicted.labels)} predictions but "
@@ -151,6 +167,8 @@ def run_metrics(args: argparse.Namespace) -> int:
             "no predicted class is among the true classes: are the files of "
             "the same kind (e.g. not class names against class numbers)?"
         )
+    if not args.json:  # JSON escapes control characters itself
+        y_pred, y_true = _printable(y_pred, y_true)
     report = classification_report(
         y_pred,
         y_true,
@@ -164,3 +182,48 @@ def run_metrics(args: argparse.Namespace) -> int:
     else:
         out.write(report if report.endswith("\n") else report + "\n")
     return 0
+
+
+def _printable(
+    y_pred: list[Hashable], y_true: list[Hashable]
+) -> tuple[list[Hashable], list[Hashable]]:
+    """The classes with control characters escaped, for the text report.
+
+    A label file must not recolour or clear the terminal: ``a\\x1b[31m`` is
+    shown as ``a\\\\x1b[31m``. Two classes never merge: if escaping would make
+    two labels alike, every label is shown as its Python repr instead.
+
+    Examples:
+        >>> _printable(["a\\tb", "c"], ["c", "c"])
+        (['a\\\\tb', 'c'], ['c', 'c'])
+        >>> _printable(["a\\tb", "a\\\\tb"], ["c", "c"])[0]
+        ["'a\\\\tb'", "'a\\\\\\\\tb'"]
+    """
+    from .render import clean
+
+    distinct = set(y_pred) | set(y_true)
+    if all(not isinstance(c, str) or c.isprintable() for c in distinct):
+        return y_pred, y_true
+    names = {c: clean(str(c)) for c in distinct}
+    if len(set(names.values())) < len(names):
+        names = {c: repr(c) for c in distinct}
+    return [names[c] for c in y_pred], [names[c] for c in y_true]
+
+
+def _unguess(files: list[LabelFile]) -> list[LabelFile]:
+    """Put back a guessed header that the other file holds as a label.
+
+    ``other`` above numbers looks like a header, but when the other file has
+    the class ``other`` among its labels it is one of the labels.
+    """
+    from .labels import LabelFile
+
+    predicted, truth = files
+    kept = []
+    for f, other in ((predicted, truth), (truth, predicted)):
+        head = f.header
+        if f.column is None and head is not None and head in other.labels:
+            kept.append(LabelFile(f.source, [head, *f.labels], f.first_line - 1))
+        else:
+            kept.append(f)
+    return kept

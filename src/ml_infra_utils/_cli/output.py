@@ -15,6 +15,7 @@ import errno
 import json
 import math
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,22 +79,56 @@ def write_json(value: Any, stream: TextIO, *, indent: int | None = 2) -> None:
 def atomic_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     """A text file that replaces *path* only once it is completely written.
 
-    It is written as a temporary file next to *path* and renamed over it at
-    the end, so an error (a full disk, Ctrl-C) leaves the old file untouched
-    and no half-written one behind.
+    A new path or a regular file is written as a temporary file next to it
+    and renamed over it at the end, so an error (a full disk, Ctrl-C) leaves
+    the old file untouched and no half-written one behind; the old file's
+    permission bits (and, where allowed, its owner) are kept. A symbolic link
+    is followed: its target is replaced and the link stays. Anything else (a
+    FIFO, a character device such as ``/dev/null``, ``/dev/stdout``) is opened
+    and written directly, never replaced.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> with atomic_text_file(folder / "out.csv") as file:
+        ...     _ = file.write("step,value\\n")
+        >>> (folder / "out.csv").read_text()
+        'step,value\\n'
     """
     target = Path(path)
-    if target.is_dir():
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    try:
+        info: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        with target.open("w", encoding="utf-8", newline="") as direct:
+            yield direct
+        return
     if not target.parent.is_dir():
         where = str(target.parent)
         raise FileNotFoundError(errno.ENOENT, "No such directory", where)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with temp.open("w", encoding="utf-8", newline="") as file:
+            if info is not None:
+                _keep_owner_and_mode(temp, info)
             yield file
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
+
+
+def _keep_owner_and_mode(path: Path, info: os.stat_result) -> None:
+    """Give the file *path* the owner (if allowed) and mode bits of *info*."""
+    chown = getattr(os, "chown", None)
+    if chown is not None:
+        with contextlib.suppress(OSError):  # only root may give a file away
+            chown(path, info.st_uid, info.st_gid)
+    with contextlib.suppress(OSError):
+        os.chmod(path, stat.S_IMODE(info.st_mode))

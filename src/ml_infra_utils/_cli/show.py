@@ -1,6 +1,7 @@
 """``runs show`` (one run in detail) and ``runs compare`` (runs side by side).
 
-Both load runs with :func:`~ml_infra_utils.load_run` and read only the fields
+Both load runs as :func:`~ml_infra_utils.load_run` does (``changes.jsonl``
+only for ``runs show --format json``) and read only the fields
 of ``docs/runs.md``; a field they do not know is ignored, a field of an
 unexpected type is shown as text rather than failing.
 """
@@ -28,7 +29,7 @@ from .render import (
     sparkline,
     terminal_width,
 )
-from .store import find_run
+from .store import find_run, skipped_lines_note
 from .table import Column, render_table
 
 if TYPE_CHECKING:
@@ -43,9 +44,10 @@ _SPARK_MAX = 60
 
 def run_show(args: argparse.Namespace) -> int:
     """``runs show``: print one run."""
-    from ml_infra_utils.logging._store import load_run
+    from ml_infra_utils.logging._store import read_run
 
-    data = load_run(find_run(args.spec, args.runs_dir))
+    # the text never shows changes.jsonl: only the JSON (the whole run) reads it
+    data = read_run(find_run(args.spec, args.runs_dir), changes=args.format == "json")
     out = prepare(sys.stdout)
     if args.format == "json":
         write_json(data, out)
@@ -83,14 +85,9 @@ def show_lines(data: dict[str, Any], *, width: int | None, glyphs: Glyphs) -> li
     lines += _section("results", rows, width=width, ellipsis=ell)
     lines.append("")
     lines += _metrics_table(_mapping(data.get("metrics")), width=width, glyphs=glyphs)
-    skipped = data.get("skipped_lines")
-    if isinstance(skipped, int) and skipped > 0:
-        lines.append("")
-        plural = "line" if skipped == 1 else "lines"
-        lines.append(
-            f"{skipped} unreadable {plural} of metrics.jsonl skipped "
-            "(a crash can tear the last line)"
-        )
+    skipped = skipped_lines_note(data)
+    if skipped is not None:
+        lines += ["", skipped]
     return lines
 
 
@@ -217,9 +214,9 @@ def _host_text(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- compare
 def run_compare(args: argparse.Namespace) -> int:
     """``runs compare``: print the runs side by side (at least two)."""
-    from ml_infra_utils.logging._store import load_run
+    from ml_infra_utils.logging._store import read_run
 
-    datas = [load_run(find_run(spec, args.runs_dir)) for spec in args.runs]
+    datas = [read_run(find_run(s, args.runs_dir), changes=False) for s in args.runs]
     out = prepare(sys.stdout)
     glyphs = ASCII if args.ascii else glyphs_for(out)
     lines = compare_lines(

@@ -41,7 +41,14 @@ from ml_infra_utils.logging._store import read_run_info
 if TYPE_CHECKING:
     from .progress import Progress
 
-__all__ = ["experiments", "find_run", "read_runs", "run_dirs", "store_root"]
+__all__ = [
+    "experiments",
+    "find_run",
+    "read_runs",
+    "run_dirs",
+    "skipped_lines_note",
+    "store_root",
+]
 
 _SHOWN = 8  # candidates an ambiguity error names
 
@@ -168,3 +175,29 @@ def find_run(spec: str, runs_dir: str | None) -> Path:
         "give more of the id, or EXPERIMENT/ID"
     )
     raise InvalidParameterError(msg)
+
+
+def skipped_lines_note(data: dict[str, Any]) -> str | None:
+    """What ``runs show``/``export`` say about unreadable lines of *data*, if any.
+
+    A running run's ``metrics.jsonl`` often ends mid-line while it is being
+    written: that is said instead of blaming a crash.
+
+    Examples:
+        >>> skipped_lines_note({"skipped_lines": 0}) is None
+        True
+        >>> skipped_lines_note({"skipped_lines": 2, "status": "failed"})
+        '2 unreadable lines of metrics.jsonl skipped (a crash can tear the last line)'
+        >>> skipped_lines_note({"skipped_lines": 1, "status": "running"})
+        '1 unreadable line of metrics.jsonl skipped (the run is still running: its last line may still be being written)'
+    """  # noqa: E501 - a doctest's expected output is one line
+    skipped = data.get("skipped_lines")
+    if not isinstance(skipped, int) or skipped <= 0:
+        return None
+    plural = "line" if skipped == 1 else "lines"
+    why = (
+        "the run is still running: its last line may still be being written"
+        if data.get("status") == "running"
+        else "a crash can tear the last line"
+    )
+    return f"{skipped} unreadable {plural} of metrics.jsonl skipped ({why})"

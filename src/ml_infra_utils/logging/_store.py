@@ -19,7 +19,7 @@ from ml_infra_utils._errors import CorruptRunError, InputTypeError, RunNotFoundE
 from ._records import CHANGES_FILE, METRICS_FILE, RUN_FILE, decode_number
 from ._settings import runs_dir_setting
 
-__all__ = ["list_runs", "load_run", "read_run_info"]
+__all__ = ["list_runs", "load_run", "read_run", "read_run_info"]
 
 _log = logging.getLogger("ml_infra_utils.logging.runs")
 
@@ -89,6 +89,25 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         RunNotFoundError: no ``run.json`` at *path*.
         CorruptRunError: ``run.json`` is not a run record.
     """
+    return read_run(path)
+
+
+def read_run(path: str | os.PathLike[str], *, changes: bool = True) -> dict[str, Any]:
+    """:func:`load_run`; with ``changes=False`` ``changes.jsonl`` is not read.
+
+    Then ``changes`` is ``[]`` and ``skipped_lines`` counts only lines of
+    ``metrics.jsonl``: for readers that never show the changes (the command
+    line's ``runs show`` text, ``runs compare`` and ``runs export``), which
+    would otherwise parse a file that can be larger than the metrics.
+
+    Examples:
+        >>> import tempfile
+        >>> from ml_infra_utils import Run
+        >>> with Run("demo", runs_dir=tempfile.mkdtemp()) as run:
+        ...     run.metric("loss", 0.5)
+        >>> read_run(run.path, changes=False)["changes"]
+        []
+    """
     given: object = path  # users without a type checker pass anything
     if not isinstance(given, str | os.PathLike):
         msg = f"path must be a str or path, got {type(given).__name__}"
@@ -108,7 +127,7 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         skipped += 1  # a last line without its newline was cut by a crash
     try:  # one C-level parse of the whole file; line by line if a line is bad
         parsed: list[Any] = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         parsed = [_loads(line) for line in lines]
     for item in parsed:
         record = _check_record(item)
@@ -122,9 +141,9 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
         history["steps"].append(step)
         history["values"].append(value)
         history["timestamps"].append(ts)
-    changes, bad = _read_changes(run_dir)
+    changes_read, bad = _read_changes(run_dir) if changes else ([], 0)
     info["metrics"] = metrics
-    info["changes"] = changes
+    info["changes"] = changes_read
     info["skipped_lines"] = skipped + bad
     return info
 
@@ -162,6 +181,9 @@ def _read_info(run_dir: Path) -> dict[str, Any]:
     except ValueError as exc:
         msg = f"{file} is not valid JSON: {exc}"
         raise CorruptRunError(msg) from None
+    except RecursionError:
+        msg = f"{file} is not a run record: its JSON is nested too deeply to read"
+        raise CorruptRunError(msg) from None
     if not isinstance(info, dict) or not isinstance(info.get("id"), str):
         msg = f"{file} is not a run record (a JSON object with an 'id')"
         raise CorruptRunError(msg)
@@ -179,7 +201,7 @@ def _read_info(run_dir: Path) -> dict[str, Any]:
 def _loads(line: bytes) -> Any:
     try:
         return json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
 
 
