@@ -77,17 +77,20 @@ class TrackingServer:
         max_body: the largest request body accepted, in bytes (413 above).
         fsync: fsync ``run.json`` on every change and the metrics when a run
             is closed (at :meth:`stop`).
-        max_workers: requests handled at once, from reading the body to the
-            answer; more wait for a slot (up to 30 s, then 503). The bodies in
-            memory are bounded by ``max_workers * max_body`` bytes (64 MiB by
-            default), however many clients connect. A client that sends its
-            body slowly holds its slot meanwhile (up to *request_timeout*).
+        max_workers: requests handled at once, from a body having fully
+            arrived to the answer; more wait for a slot (up to 30 s, then
+            503). The bodies in memory are bounded by a budget of
+            ``max_workers * max_body`` bytes (64 MiB by default), however
+            many clients connect: a request reserves its ``Content-Length``
+            from it before reading its body (waiting up to 30 s, then 503).
+            A client that sends its body slowly holds only its bytes of the
+            budget (up to *request_timeout*), not a slot.
         max_open: runs held open at once (a file descriptor and the ids
             stored, at most about 3.5 MB each); the least recently used is
             closed first and read again from its files when used again.
         request_timeout: seconds a client has to send a request's head and
             body, from its first byte (408 and the connection closed after;
-            time spent waiting for a worker slot is not counted). Between
+            time spent waiting for body budget is not counted). Between
             requests an idle connection is closed after 120 s.
 
     Raises:
