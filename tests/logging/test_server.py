@@ -947,6 +947,28 @@ def test_a_request_outliving_stop_is_refused_and_writes_nothing(
             call()
 
 
+def test_an_empty_api_key_is_refused(tmp_path: Path) -> None:
+    """api_key="" is not "no key": a clear error, nothing served."""
+    with pytest.raises(InvalidParameterError, match="api_key must be a non-empty"):
+        TrackingServer(tmp_path, port=0, api_key="")
+
+
+def test_a_runs_dir_that_is_not_a_writable_directory_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A file as runs_dir, or one under a file, is refused before binding; a
+    missing directory is created."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(InvalidParameterError, match="is not a directory"):
+        TrackingServer(afile, port=0)
+    with pytest.raises(InvalidParameterError, match="cannot be created"):
+        TrackingServer(afile / "runs", port=0)
+    fresh = tmp_path / "a" / "b"
+    TrackingServer(fresh, port=0).stop()
+    assert fresh.is_dir()
+
+
 def test_the_body_budget_bounds_the_bodies_held_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
