@@ -85,6 +85,63 @@ def test_a_port_in_use_fails_with_a_clear_message(
     assert "Traceback" not in err
 
 
+def test_an_empty_api_key_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`--api-key ""` (an unset variable) never serves without a key: exit 2
+    naming --api-key."""
+    with pytest.raises(SystemExit) as exc:
+        # (port 70000: before the fix it failed there instead of serving open)
+        main(["serve", "--api-key", "", "--port", "70000", "--runs-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --api-key: is empty" in err
+    assert "omit --api-key to serve without a key" in err
+
+
+def test_an_empty_api_key_variable_is_refused(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A set but empty $ML_INFRA_UTILS_API_KEY is a misconfiguration, not "no
+    key": exit 1 naming the variable, before anything is served."""
+    monkeypatch.setenv("ML_INFRA_UTILS_API_KEY", "")
+    assert main(["serve", "--port", "70000", "--runs-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ml-infra-utils: error: $ML_INFRA_UTILS_API_KEY is set")
+    assert "empty" in err
+
+
+def test_debug_is_accepted_after_serve(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`serve ... --debug` works like `--debug serve ...`: the traceback."""
+    code = main(["serve", "--port", "70000", "--runs-dir", str(tmp_path), "--debug"])
+    assert code == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_runs_dir_that_is_a_file_is_refused_at_start(tmp_path: Path) -> None:
+    """`serve --runs-dir FILE` exits 1 with one line at once (it served 500 to
+    every request before)."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a store")
+    done = subprocess.run(
+        [sys.executable, "-m", "ml_infra_utils", "serve", "--port", "0",
+         "--runs-dir", str(afile)],
+        check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"ml-infra-utils: error: runs_dir {str(afile)!r} is not a directory\n"
+    )
+
+
 def start_server(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
     """`python -m ml_infra_utils serve --port 0 ...`; returns it and its port."""
     env = {**os.environ, "ML_INFRA_UTILS_API_KEY": KEY}

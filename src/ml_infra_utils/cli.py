@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_runs(commands, common)
     _add_metrics(commands, common)
-    _add_serve(commands)
+    _add_serve(commands, common)
     return parser
 
 
@@ -98,12 +98,16 @@ def _add_metrics(
 
 
 # ---------------------------------------------------------------- serve
-def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_serve(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
     from .logging._protocol import DEFAULT_MAX_BODY
     from .logging._settings import ENV_API_KEY, ENV_RUNS_DIR
 
     parser = commands.add_parser(
         "serve",
+        parents=[common],
         help="run the tracking server (Tora's protocol) on a local run store",
         description=(
             "Serve a local run store over HTTP with the Tora SDK's protocol, so "
@@ -129,9 +133,11 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--api-key",
         default=None,
+        type=_api_key_option,
         help=(
             f"require this key in the x-api-key header (default: ${ENV_API_KEY}; "
-            "the variable keeps the key out of the process list)"
+            "the variable keeps the key out of the process list); an empty key "
+            "is refused"
         ),
     )
     parser.add_argument(
@@ -166,10 +172,35 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=_run_serve)
 
 
+def _api_key_option(text: str) -> str:
+    if not text:
+        msg = "is empty (an unset variable?); omit --api-key to serve without a key"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def _serve_api_key(given: str | None) -> str | None:
+    """--api-key, else a non-empty $ML_INFRA_UTILS_API_KEY, else None."""
+    from ._errors import InvalidParameterError
+    from .logging._settings import ENV_API_KEY
+
+    if given is not None:
+        return given
+    value = os.environ.get(ENV_API_KEY)
+    if value == "":
+        msg = (
+            f"${ENV_API_KEY} is set but empty (an unset variable?); "
+            "unset it to serve without a key"
+        )
+        raise InvalidParameterError(msg)
+    return value
+
+
 def _run_serve(args: argparse.Namespace) -> int:
     from .logging import AppendFileHandler, JsonFormatter
-    from .logging._settings import ENV_API_KEY, env_str
     from .logging.server import serve
+
+    api_key = _serve_api_key(args.api_key)
 
     handler: logging.Handler
     if args.log_file is not None:
@@ -186,7 +217,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             args.runs_dir,
             host=args.host,
             port=args.port,
-            api_key=args.api_key or env_str(ENV_API_KEY, None),
+            api_key=api_key,
             max_body=args.max_body,
             fsync=not args.no_fsync,
             max_open=args.max_open,

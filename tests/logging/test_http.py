@@ -425,6 +425,29 @@ def test_send_spooled_skips_the_outbox_of_a_sender_still_spooling(
     assert list(spool.glob("*.outbox")) == []
 
 
+def test_a_second_live_sender_of_a_name_raises_even_without_an_outbox(
+    tmp_path: Path,
+) -> None:
+    """Two live senders of one name in a process: the second raises when made,
+    though nothing was spooled yet (no outbox, no file written); once the
+    first is closed (or gone) the name is free again."""
+    import gc
+
+    spool = tmp_path / ".spool"
+    dead = f"http://127.0.0.1:{free_port()}"
+    first = make(dead, spool, name="same")
+    with pytest.raises(InvalidParameterError, match="unique among live senders"):
+        make(dead, spool, name="same")
+    assert not spool.exists()
+    other = make(dead, spool, name="other")  # another name is fine
+    assert other.close(timeout=0)
+    assert first.close(timeout=0)
+    again = make(dead, spool, name="same")
+    del again
+    gc.collect()
+    make(dead, spool, name="same").close(timeout=0)
+
+
 def test_an_outbox_deleted_by_its_owner_before_the_lock_is_not_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

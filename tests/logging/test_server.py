@@ -947,14 +947,47 @@ def test_a_request_outliving_stop_is_refused_and_writes_nothing(
             call()
 
 
-def test_max_workers_bounds_the_bodies_held_in_memory(
+def test_an_empty_api_key_is_refused(tmp_path: Path) -> None:
+    """api_key="" is not "no key": a clear error, nothing served."""
+    with pytest.raises(InvalidParameterError, match="api_key must be a non-empty"):
+        TrackingServer(tmp_path, port=0, api_key="")
+
+
+def test_a_runs_dir_that_is_not_a_writable_directory_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A file as runs_dir, or one under a file, is refused before binding; a
+    missing directory is created."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(InvalidParameterError, match="is not a directory"):
+        TrackingServer(afile, port=0)
+    with pytest.raises(InvalidParameterError, match="cannot be created"):
+        TrackingServer(afile / "runs", port=0)
+    fresh = tmp_path / "a" / "b"
+    TrackingServer(fresh, port=0).stop()
+    assert fresh.is_dir()
+
+
+def test_the_body_budget_bounds_the_bodies_held_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With max_workers=1 and several clients posting at once, one body at a
-    time is read: the others wait for the slot before reading theirs."""
+    """With max_workers=1 the budget is one max_body: with bodies of more than
+    half of it and several clients posting at once, one body at a time is in
+    memory: the others wait for budget before reading theirs."""
     import ml_infra_utils.logging._server_app as server_app
 
-    with TrackingServer(tmp_path, port=0, fsync=False, max_workers=1) as server:
+    clients = 4
+    payloads = []
+    for i in range(clients):
+        payload = logs("r", 5, start=5 * i)
+        for log in payload["logs"]:  # any order: Tora's random ids
+            log["msg_id"] = str(uuid.uuid4())
+        payloads.append(payload)
+    largest = max(len(json.dumps(p).encode()) for p in payloads) + 200
+    with TrackingServer(
+        tmp_path, port=0, fsync=False, max_workers=1, max_body=largest * 3 // 2
+    ) as server:
         app = server.app
         first = Client(server)
         run_id = create(first)
@@ -962,10 +995,9 @@ def test_max_workers_bounds_the_bodies_held_in_memory(
         lock = threading.Lock()
         held: list[int] = [0, 0]  # now, peak
         read_body, dispatch = app._read_body, app._dispatch
-        clients = 4
 
-        def counted_read(handler: Any) -> bytes:
-            data = read_body(handler)
+        def counted_read(handler: Any, length: int) -> bytes:
+            data = read_body(handler, length)
             with lock:
                 held[0] += 1
                 held[1] = max(held)
@@ -978,7 +1010,7 @@ def test_max_workers_bounds_the_bodies_held_in_memory(
                 end = time.monotonic() + 20
                 while app._busy < clients and time.monotonic() < end:
                     time.sleep(0.01)
-                time.sleep(0.2)  # time for the others to read a body (before the fix)
+                time.sleep(0.2)  # time for the others to read a body (if they could)
                 waited.set()
             try:
                 return dispatch(*args, **kwargs)
@@ -990,16 +1022,15 @@ def test_max_workers_bounds_the_bodies_held_in_memory(
         monkeypatch.setattr(app, "_dispatch", slow_dispatch)
         statuses: list[int] = []
 
-        def post(start: int) -> None:
+        def post(payload: dict[str, Any]) -> None:
             client = Client(server)
+            for log in payload["logs"]:
+                log["msg_id"] = log["msg_id"].replace("r:", f"{run_id}:")
             path = f"/experiments/{run_id}/logs/batch"
-            payload = logs(run_id, 5, start=start)
-            for log in payload["logs"]:  # any order: Tora's random ids
-                log["msg_id"] = str(uuid.uuid4())
             statuses.append(client("POST", path, payload)[0])
             client.close()
 
-        threads = [threading.Thread(target=post, args=(5 * i,)) for i in range(clients)]
+        threads = [threading.Thread(target=post, args=(p,)) for p in payloads]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -1020,6 +1051,68 @@ def test_max_workers_bounds_the_bodies_held_in_memory(
     assert "busy" in answer["error"]["message"]
     assert response.getheader("Retry-After") == "1"
     assert len(only_run(tmp_path)["metrics"]["loss"]["steps"]) == 5 * clients
+
+
+def idle_upload(server: TrackingServer, length: int) -> socket.socket:
+    """A connection that sent a POST's head announcing *length* bytes, no body."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+    sock.sendall(
+        b"POST /experiments HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(length).encode() + b"\r\n\r\n"
+    )
+    return sock
+
+
+def test_idle_uploads_do_not_starve_other_clients(tmp_path: Path) -> None:
+    """As many stalled uploads as worker slots (each announcing a small body
+    it never sends) leave the server answering every other client: a slow
+    upload holds bytes of the body budget, not a worker slot."""
+    with TrackingServer(tmp_path, port=0, fsync=False, max_workers=2) as server:
+        stalled = [idle_upload(server, 100) for _ in range(4)]
+        try:
+            time.sleep(0.2)  # the stalled requests are in, reading their body
+            client = Client(server)
+            status, answer, _ = client("POST", "/experiments", {"name": "fast"})
+            client.close()
+        finally:
+            for sock in stalled:
+                sock.close()
+    assert status == 201, answer
+
+
+def test_a_request_waiting_for_budget_gets_503_when_the_server_stops(
+    tmp_path: Path,
+) -> None:
+    """A stalled upload holding the whole body budget makes the next request
+    wait; stopping the server answers that one 503 'shutting down' at once
+    (not 'busy' after the 30 s wait)."""
+    server = TrackingServer(
+        tmp_path, port=0, fsync=False, max_workers=1, max_body=1000
+    ).start()
+    stalled = idle_upload(server, 1000)
+    answers: list[tuple[int, Any]] = []
+
+    def post() -> None:
+        client = Client(server)
+        status, answer, _ = client("POST", "/experiments", {"name": "waits"})
+        answers.append((status, answer))
+        client.close()
+
+    thread = threading.Thread(target=post)
+    try:
+        time.sleep(0.2)
+        thread.start()
+        end = time.monotonic() + 20
+        while server.app._busy < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+        server.stop(timeout=0.2)
+        thread.join(20)
+    finally:
+        stalled.close()
+        server.stop()
+    assert answers[0][0] == 503
+    assert "shutting down" in answers[0][1]["error"]["message"]
 
 
 def test_the_dedup_window_keeps_the_last_request_and_forgets_the_oldest(

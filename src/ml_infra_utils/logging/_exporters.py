@@ -412,7 +412,9 @@ class HttpExporter(_BatchExporter):
         Sets :attr:`delivered`; what the endpoint did not take is spooled.
         """
         super().close(timeout=timeout, quiet=quiet)
-        self.delivered = self._sender.close(self.shutdown_timeout)
+        sender = getattr(self, "_sender", None)  # None: its constructor raised
+        if sender is not None:
+            self.delivered = sender.close(self.shutdown_timeout)
 
     def __repr__(self) -> str:
         return f"HttpExporter({redact(self.url)!r}, sent={self.sent})"

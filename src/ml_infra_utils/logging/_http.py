@@ -56,6 +56,7 @@ import os
 import ssl
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from ml_infra_utils._errors import (
@@ -112,8 +113,12 @@ class BatchSender:
             paths are appended to it.
         name: names the outbox (``<spool_dir>/<name>.outbox``) and the thread;
             a sender finding an outbox of its name left by an earlier process
-            sends it first. An open outbox is locked: a second live sender of
-            the same name raises :class:`~ml_infra_utils.InvalidParameterError`.
+            sends it first. A second live sender of the same name raises
+            :class:`~ml_infra_utils.InvalidParameterError` when it is made: at
+            once in the same process (until the first is closed), and in
+            another process while an outbox of that name is open (it is
+            locked); two processes that both start spooling under one name
+            later: the second logs an error when it cannot open the outbox.
         spool_dir: where outboxes live (created when first needed).
         api_key: sent as ``x-api-key``; never shown anywhere. Visible ASCII
             only (a control character, such as a key file's newline, raises
@@ -188,6 +193,16 @@ class BatchSender:
             report=_log,
             level=logging.DEBUG,
         )(self._send_once)
+        in_use = (
+            f"name {name!r}: the outbox {self._outbox.path} is in use by "
+            "another sender (in this process or another); a name must "
+            "be unique among live senders"
+        )
+        try:  # the name, for this sender's life, even if it never spools
+            self._outbox.claim()
+        except OutboxInUseError as exc:
+            raise InvalidParameterError(in_use) from exc
+        weakref.finalize(self, self._outbox.release)  # never closed: freed when gone
         if self._outbox.exists():  # left by an earlier process: it goes first
             with self._cond:
                 try:
@@ -195,12 +210,8 @@ class BatchSender:
                 except FileNotFoundError:  # delivered and deleted meanwhile
                     pass
                 except OutboxInUseError as exc:
-                    msg = (
-                        f"name {name!r}: the outbox {self._outbox.path} is in use by "
-                        "another sender (in this process or another); a name must "
-                        "be unique among live senders"
-                    )
-                    raise InvalidParameterError(msg) from exc
+                    self._outbox.release()
+                    raise InvalidParameterError(in_use) from exc
                 else:
                     self._spooling = True
                     self._start()
@@ -306,6 +317,7 @@ class BatchSender:
                     self._spill()
                 spooled = self._outbox.pending_records()
             self._outbox.close()
+            self._outbox.release()
         if alive:
             self._conn.abort()
         else:

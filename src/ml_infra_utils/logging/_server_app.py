@@ -181,10 +181,14 @@ class App:
     """What a tracking server does with each request (private; see ``server.py``).
 
     Thread-safe: the HTTP server calls :meth:`serve` from one thread per
-    connection; at most *max_workers* requests read their body, decode and
-    store it at once (the slot is taken *before* the body is read, so at most
-    ``max_workers * max_body`` bytes of bodies are in memory); a request that
-    waits more than 30 s for a slot gets 503 with ``Retry-After``.
+    connection. Before a body is read its ``Content-Length`` bytes are
+    reserved from a budget of ``max_workers * max_body`` bytes (so bodies in
+    memory stay bounded however many clients upload), and only once it has
+    fully arrived does the request take one of *max_workers* slots to decode
+    and store it: slow or idle uploads hold budget, not the slots every other
+    client needs. A request that waits more than 30 s for budget or a slot
+    gets 503 with ``Retry-After``; so does one still waiting when the server
+    stops.
     """
 
     def __init__(
@@ -203,6 +207,8 @@ class App:
         self.address = address  # host:port for URLs when a request has no Host
         self.key = None if api_key is None else api_key.encode("utf-8")
         self._slots = threading.BoundedSemaphore(max_workers)
+        self._budget = max_workers * max_body  # bytes of bodies in memory at most
+        self._reserved = 0
         self._cond = threading.Condition()
         self._busy = 0
         self._stopping = False
@@ -214,6 +220,7 @@ class App:
             if self._stopping:
                 return False
             self._stopping = True
+            self._cond.notify_all()  # requests waiting for budget answer 503
             return True
 
     def wait_idle(self, timeout: float) -> None:
@@ -313,20 +320,45 @@ class App:
             "logs": "POST",
         }
         _allow(method, allowed[route], info)
-        # The slot first, then the body: the bodies held in memory are bounded
-        # by max_workers, not by the number of connections.
+        # The body's bytes are reserved from the memory budget, then the body
+        # is read (under the request's deadline), and only then is a worker
+        # slot taken: a slow upload holds budget, never a slot.
+        length = self._checked_length(handler) if method in ("POST", "PUT") else 0
+        self._reserve(handler, length)
+        try:
+            body = (
+                self._read_body(handler, length) if method in ("POST", "PUT") else b""
+            )
+            if not self._slots.acquire(timeout=_SLOT_WAIT):
+                raise ProtocolError(503, "the server is busy; retry later")
+            try:
+                if self._stopping:
+                    raise ProtocolError(503, "the server is shutting down")
+                return self._dispatch(
+                    route, method, run_id, body, handler=handler, info=info
+                )
+            finally:
+                self._slots.release()
+        finally:
+            with self._cond:
+                self._reserved -= length
+                self._cond.notify_all()
+
+    def _reserve(self, handler: Handler, length: int) -> None:
+        """Reserve *length* bytes of the body budget (503 after 30 s or on stop)."""
         waited = time.monotonic()
-        if not self._slots.acquire(timeout=_SLOT_WAIT):
-            raise ProtocolError(503, "the server is busy; retry later")
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._stopping or self._reserved + length <= self._budget,
+                _SLOT_WAIT,
+            )
+            if self._stopping:
+                raise ProtocolError(503, "the server is shutting down")
+            if self._reserved + length > self._budget:
+                raise ProtocolError(503, "the server is busy; retry later")
+            self._reserved += length
         if handler.deadline is not None:  # the wait is the server's, not the client's
             handler.deadline += time.monotonic() - waited
-        try:
-            body = self._read_body(handler) if method in ("POST", "PUT") else b""
-            return self._dispatch(
-                route, method, run_id, body, handler=handler, info=info
-            )
-        finally:
-            self._slots.release()
 
     def _dispatch(
         self,
@@ -407,7 +439,7 @@ class App:
             return None
         return int(raw)
 
-    def _read_body(self, handler: Handler) -> bytes:
+    def _checked_length(self, handler: Handler) -> int:
         length = self._length(handler)
         if length is None:
             handler.close_connection = True
@@ -420,6 +452,9 @@ class App:
                 "(send smaller batches)"
             )
             raise ProtocolError(413, msg)
+        return length
+
+    def _read_body(self, handler: Handler, length: int) -> bytes:
         try:
             body = handler.rfile.read(length)
         except TimeoutError:

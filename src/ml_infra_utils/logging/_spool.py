@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -54,6 +55,8 @@ HEADER = b"#ml-infra-utils-outbox 1 "
 SUFFIX = ".outbox"
 SENT_SUFFIX = ".outbox.sent"
 REJECTED_SUFFIX = ".rejected"
+_claims: set[str] = set()  # the outbox paths of this process's live senders
+_claims_lock = threading.Lock()
 
 _log = logging.getLogger("ml_infra_utils.logging.sinks")
 
@@ -145,6 +148,7 @@ class Outbox:
         self._sent_path = directory / f"{name}{SENT_SUFFIX}"
         self.rejected_path = directory / f"{name}{REJECTED_SUFFIX}"
         self._url = url
+        self._claim: str | None = None
         self._fd: int | None = None
         self._reader: IO[bytes] | None = None
         self.size = 0
@@ -162,6 +166,31 @@ class Outbox:
     def exists(self) -> bool:
         """Whether an outbox file (maybe left by an earlier process) is there."""
         return self.path.is_file()
+
+    def claim(self) -> None:
+        """Reserve the name among this process's live senders, whether or not
+        it ever spools (no file is written); :meth:`release` ends the claim.
+
+        Another process's sender of the same name is found by the outbox's
+        file lock, once either of them spools.
+
+        Raises:
+            OutboxInUseError: a live sender of this process has the name.
+        """
+        key = os.path.abspath(self.path)
+        with _claims_lock:
+            if key in _claims:
+                msg = f"{self.path} is in use by another sender"
+                raise OutboxInUseError(errno.EWOULDBLOCK, msg)
+            _claims.add(key)
+        self._claim = key
+
+    def release(self) -> None:
+        """End the claim of :meth:`claim`; idempotent."""
+        key, self._claim = self._claim, None
+        if key is not None:
+            with _claims_lock:
+                _claims.discard(key)
 
     def open(self, *, create: bool = True) -> None:
         """Open (create) and lock the file; continue after the last acknowledged

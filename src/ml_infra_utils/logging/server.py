@@ -42,6 +42,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -69,30 +70,36 @@ class TrackingServer:
 
     Args:
         runs_dir: the store's root; default ``$ML_INFRA_UTILS_RUNS_DIR`` or
-            ``./runs``.
+            ``./runs``. Created if missing; it must be a writable directory.
         host: the address to bind (default 127.0.0.1: this machine only; use
             0.0.0.0 deliberately, with an API key).
         port: the port (default 8787; 0 for any free one).
-        api_key: if given, required on every request but ``GET /health``.
+        api_key: if given, required on every request but ``GET /health``
+            (an empty string is refused: it is not "no key").
         max_body: the largest request body accepted, in bytes (413 above).
         fsync: fsync ``run.json`` on every change and the metrics when a run
             is closed (at :meth:`stop`).
-        max_workers: requests handled at once, from reading the body to the
-            answer; more wait for a slot (up to 30 s, then 503). The bodies in
-            memory are bounded by ``max_workers * max_body`` bytes (64 MiB by
-            default), however many clients connect. A client that sends its
-            body slowly holds its slot meanwhile (up to *request_timeout*).
+        max_workers: requests handled at once, from a body having fully
+            arrived to the answer; more wait for a slot (up to 30 s, then
+            503). The bodies in memory are bounded by a budget of
+            ``max_workers * max_body`` bytes (64 MiB by default), however
+            many clients connect: a request reserves its ``Content-Length``
+            from it before reading its body (waiting up to 30 s, then 503).
+            A client that sends its body slowly holds only its bytes of the
+            budget (up to *request_timeout*), not a slot.
         max_open: runs held open at once (a file descriptor and the ids
             stored, at most about 3.5 MB each); the least recently used is
             closed first and read again from its files when used again.
         request_timeout: seconds a client has to send a request's head and
             body, from its first byte (408 and the connection closed after;
-            time spent waiting for a worker slot is not counted). Between
+            time spent waiting for body budget is not counted). Between
             requests an idle connection is closed after 120 s.
 
     Raises:
         OSError: the address cannot be bound (e.g. the port is in use).
-        InputTypeError, InvalidParameterError: a bad argument.
+        InputTypeError, InvalidParameterError: a bad argument (also a
+            *runs_dir* that is not a writable directory and cannot be made
+            one, refused before the socket is bound).
     """
 
     def __init__(
@@ -138,7 +145,7 @@ class TrackingServer:
             )
             raise InvalidParameterError(msg)
         api_key = check_api_key(api_key, allow_empty=False)
-        self.runs_dir = runs_dir_setting(runs_dir)
+        self.runs_dir = _usable_root(runs_dir_setting(runs_dir))
         self.max_body = max_body
         self._thread: threading.Thread | None = None
         self._serving = False
@@ -239,6 +246,29 @@ class TrackingServer:
         self.stop()
 
 
+def _usable_root(root: Path) -> Path:
+    """*root*, created if missing; refused unless a writable directory.
+
+    Checked before the socket is bound, so a server that would answer 500 to
+    every request never starts.
+    """
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        msg = f"runs_dir {str(root)!r} is not a directory"
+        raise InvalidParameterError(msg) from None
+    except OSError as exc:
+        msg = f"runs_dir {str(root)!r} cannot be created: {exc.strerror or exc}"
+        raise InvalidParameterError(msg) from None
+    if not root.is_dir():
+        msg = f"runs_dir {str(root)!r} is not a directory"
+        raise InvalidParameterError(msg)
+    if not os.access(root, os.W_OK | os.X_OK):
+        msg = f"runs_dir {str(root)!r} is not writable"
+        raise InvalidParameterError(msg)
+    return root
+
+
 def serve(
     runs_dir: str | os.PathLike[str] | None = None,
     *,
@@ -259,6 +289,8 @@ def serve(
 
     Raises:
         OSError: the address cannot be bound.
+        InputTypeError, InvalidParameterError: a bad argument, as for
+            :class:`TrackingServer`.
     """
     server = TrackingServer(
         runs_dir,
