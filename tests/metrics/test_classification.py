@@ -62,6 +62,44 @@ class TestParity:
         assert type(ours) is float
         assert h.close(ours, theirs)
 
+    @given(
+        st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255)), max_size=300),
+        st.sampled_from(["list", "uint8", "int64", ">i4", "bool", "array", "mixed"]),
+    )
+    def test_accuracy_of_small_int_arrays_matches_sklearn(
+        self, pairs: list[tuple[int, int]], kind: str
+    ) -> None:
+        """The byte fast path (small non-negative ints in lists, arrays, numpy
+        integer and bool arrays) gives accuracy_score's value and the
+        pair-count path's, for every dtype and byte order."""
+        labels = [t for t, _ in pairs]
+        predictions = [p for _, p in pairs]
+        if kind == "bool":
+            labels = [t % 2 for t in labels]
+            predictions = [p % 3 == 0 for p in predictions]
+        if kind in {"list", "bool"}:
+            ours_in: tuple[Any, Any] = (predictions, labels)
+        elif kind == "array":
+            ours_in = (array.array("H", predictions), array.array("B", labels))
+        elif kind == "mixed":
+            ours_in = (np.array(predictions, dtype=np.int16), labels)
+        else:
+            ours_in = (
+                np.array(predictions, dtype=kind),
+                np.array(labels, dtype=kind),
+            )
+        ours = m.accuracy(*ours_in)
+        theirs = skm.accuracy_score(labels, predictions) if pairs else 0.0
+        counted = m.ConfusionCounts(predictions, labels).accuracy()
+        assert type(ours) is float
+        assert ours == counted
+        assert math.isclose(ours, theirs, rel_tol=1e-15)
+
+    def test_accuracy_of_small_int_arrays_of_different_lengths_raises(self) -> None:
+        """The fast path names both lengths, as the general one does."""
+        with pytest.raises(LengthMismatchError, match="2 predictions and 3 labels"):
+            m.accuracy(np.array([1, 2]), np.array([1, 2, 3]))
+
     @pytest.mark.parametrize("name", sorted(SCORES))
     @given(data=st.data())
     def test_every_average_matches_sklearn(

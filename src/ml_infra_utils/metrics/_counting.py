@@ -47,6 +47,7 @@ __all__ = [
     "exact_total",
     "length_error",
     "merge_counts",
+    "packed_accuracy",
     "state_total",
 ]
 
@@ -128,6 +129,30 @@ def _packed_pair_counts(predictions: object, labels: object) -> dict[Pair, Any] 
     return _restore_bools(
         counts, (labels, *packed_labels), (predictions, *packed_predictions)
     )
+
+
+def packed_accuracy(predictions: object, labels: object) -> float | None:
+    """Unweighted accuracy via the byte fast path, or None when the inputs do
+    not pack (small non-negative ints: lists, arrays, numpy integer arrays).
+
+    Equal bytes are equal labels (bools pack as 0 and 1, which equal them), so
+    the share of zero bytes in the XOR of the two is the accuracy: no pair
+    counts are built.
+    """
+    packed_labels = _pack(labels)
+    if packed_labels is None:
+        return None
+    packed_predictions = _pack(predictions)
+    if packed_predictions is None:
+        return None
+    truth, guess = packed_labels[0], packed_predictions[0]
+    n = len(truth)
+    if len(guess) != n:
+        raise length_error(len(guess), n)
+    if not n:
+        return 0.0
+    same = (int.from_bytes(truth) ^ int.from_bytes(guess)).to_bytes(n).count(0)
+    return same / n
 
 
 def _locate_bad_labels(predicted: list[Any], actual: list[Any]) -> None:

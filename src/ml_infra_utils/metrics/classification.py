@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import overload
 
+from ._counting import packed_accuracy
 from ._scoring import Average, ZeroDivision
 from .reports import classification_report, confusion_matrix, counts_of
 
@@ -83,6 +84,10 @@ def accuracy(
         ml_infra_utils.LengthMismatchError: Predictions and labels must have \
 same length (got 2 predictions and 1 labels)
     """
+    if sample_weight is None:
+        fast = packed_accuracy(predictions, labels)
+        if fast is not None:
+            return fast
     return counts_of(predictions, labels, sample_weight).accuracy()
 
 
