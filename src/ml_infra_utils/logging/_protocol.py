@@ -31,7 +31,7 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ._records import RecordBatch, encode_number, quote_json
+from ._records import RecordBatch, encode_number, fix_nonfinite, quote_json
 
 __all__ = [
     "API_KEY_HEADER",
@@ -120,7 +120,7 @@ def encode_logs(
                 ),
             )
         )
-        chunks.append((_fix_nonfinite(text, part[1::4]), stop - start))
+        chunks.append((fix_nonfinite(text, part[1::4]), stop - start))
     results = [
         _RESULT % (name, prefix, seq + count + i, number_json(value), ts)
         for i, (name, value, _, ts) in enumerate(batch.results)
@@ -174,20 +174,6 @@ def number_json(value: float) -> str:
             else ('"Infinity"' if value > 0 else '"-Infinity"')
         )
     return repr(value)
-
-
-def _fix_nonfinite(text: str, values: Any) -> str:
-    try:
-        suspicious = not math.isfinite(sum(values))
-    except OverflowError:  # an int too large for a float
-        suspicious = True
-    if suspicious:
-        text = (
-            text.replace('"value":nan,', '"value":"NaN",')
-            .replace('"value":inf,', '"value":"Infinity",')
-            .replace('"value":-inf,', '"value":"-Infinity",')
-        )
-    return text
 
 
 def encode_run(info: Mapping[str, Any]) -> bytes:

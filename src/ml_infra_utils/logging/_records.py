@@ -29,6 +29,7 @@ __all__ = [
     "RecordBatch",
     "decode_number",
     "encode_number",
+    "fix_nonfinite",
     "format_metric_lines",
     "info_bytes",
     "quote_json",
@@ -257,8 +258,20 @@ def format_metric_lines(batch: RecordBatch) -> str:
             _LINE * (len(chunk) // 4) % chunk
             for chunk in (tuple(flat[i : i + size]) for i in range(0, len(flat), size))
         )
+    return fix_nonfinite(text, flat[1::4])
+
+
+def fix_nonfinite(text: str, values: Sequence[float]) -> str:
+    """*text* (``"value":`` fields %-formatted from *values*) with the reprs of
+    NaN and infinities replaced by the store's strings; scanned only when the
+    values' sum says one may be there.
+
+    Examples:
+        >>> fix_nonfinite('{"value":nan,"step":0}', [float("nan")])
+        '{"value":"NaN","step":0}'
+    """
     try:
-        suspicious = not math.isfinite(sum(flat[1::4]))
+        suspicious = not math.isfinite(sum(values))
     except OverflowError:  # an int too large for a float
         suspicious = True
     if suspicious:

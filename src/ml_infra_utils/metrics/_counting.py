@@ -114,8 +114,15 @@ def count_pairs(
     return _weighted_counts(predicted, actual, sample_weight)
 
 
-def _packed_pair_counts(predictions: object, labels: object) -> dict[Pair, Any] | None:
-    """Pair counts via the byte fast path, or None when the inputs do not pack."""
+def _pack_pair(
+    predictions: object, labels: object
+) -> tuple[tuple[bytes, bool | None], tuple[bytes, bool | None]] | None:
+    """Both inputs byte-packed (see :func:`_pack`), labels first, or None when
+    either does not pack.
+
+    Raises:
+        LengthMismatchError: Packed inputs of different lengths.
+    """
     packed_labels = _pack(labels)
     if packed_labels is None:
         return None
@@ -125,6 +132,15 @@ def _packed_pair_counts(predictions: object, labels: object) -> dict[Pair, Any] 
     n_labels, n_predictions = len(packed_labels[0]), len(packed_predictions[0])
     if n_predictions != n_labels:
         raise length_error(n_predictions, n_labels)
+    return packed_labels, packed_predictions
+
+
+def _packed_pair_counts(predictions: object, labels: object) -> dict[Pair, Any] | None:
+    """Pair counts via the byte fast path, or None when the inputs do not pack."""
+    packed = _pack_pair(predictions, labels)
+    if packed is None:
+        return None
+    packed_labels, packed_predictions = packed
     counts = _byte_pair_counts(packed_labels[0], packed_predictions[0])
     return _restore_bools(
         counts, (labels, *packed_labels), (predictions, *packed_predictions)
@@ -139,20 +155,14 @@ def packed_accuracy(predictions: object, labels: object) -> float | None:
     the share of zero bytes in the XOR of the two is the accuracy: no pair
     counts are built.
     """
-    packed_labels = _pack(labels)
-    if packed_labels is None:
+    packed = _pack_pair(predictions, labels)
+    if packed is None:
         return None
-    packed_predictions = _pack(predictions)
-    if packed_predictions is None:
-        return None
-    truth, guess = packed_labels[0], packed_predictions[0]
+    truth, guess = packed[0][0], packed[1][0]
     n = len(truth)
-    if len(guess) != n:
-        raise length_error(len(guess), n)
     if not n:
         return 0.0
-    same = (int.from_bytes(truth) ^ int.from_bytes(guess)).to_bytes(n).count(0)
-    return same / n
+    return (int.from_bytes(truth) ^ int.from_bytes(guess)).to_bytes(n).count(0) / n
 
 
 def _locate_bad_labels(predicted: list[Any], actual: list[Any]) -> None:
