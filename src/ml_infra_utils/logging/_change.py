@@ -204,15 +204,24 @@ TRACKED: set[type] = set()
 _CACHE_LIMIT = 4096  # classes made in a loop must not fill the cache forever
 
 
+# The types known never to be adopted, for the hot paths' first test: a
+# membership test in an exact set is cheaper than a lookup in ADOPT (a dict
+# subclass, which the interpreter's specialised subscript skips).
+PLAIN: set[type] = {int, float, str, bool, bytes, tuple, complex, type(None)}
+
+
 class _Adopt(dict[type, bool]):
     def __missing__(self, kind: type) -> bool:
         found = issubclass(kind, dict | list) or kind in TRACKED
         if len(self) < _CACHE_LIMIT:
             self[kind] = found
+            if not found:
+                PLAIN.add(kind)
         return found
 
 
 ADOPT: dict[type, bool] = _Adopt({dict: True, list: True})
+ADOPT.update(dict.fromkeys(PLAIN, False))
 
 
 def freeze(

@@ -13,6 +13,7 @@ from ._change import (
     DICT,
     LOCK,
     MISSING,
+    PLAIN,
     TRACKED,
     freeze,
     get_actor,
@@ -111,7 +112,7 @@ class TrackedDict(Tracked, dict[K, V]):
 
     # ---------------------------------------------------------------- writes
     def __setitem__(self, key: K, value: V, /) -> None:
-        if ADOPT[type(value)]:
+        if type(value) not in PLAIN and ADOPT[type(value)]:
             self._tk_set(key, value)
             return
         _acquire()
@@ -126,7 +127,7 @@ class TrackedDict(Tracked, dict[K, V]):
                     return
                 calls = emit(self, "add", (key,), None, value)
             else:
-                if ADOPT[type(old)]:
+                if type(old) not in PLAIN and ADOPT[type(old)]:
                     old = drop(self, key, old)
                 if fast is not None:
                     fast((next_seq(), now(), "replace", key, old, value, get_actor()))

@@ -9,7 +9,7 @@ import operator
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, SupportsIndex, TypeVar, overload
 
-from ._change import ADOPT, LIST, LOCK, TRACKED, freeze, get_actor, next_seq, now
+from ._change import ADOPT, LIST, LOCK, PLAIN, TRACKED, freeze, get_actor, next_seq, now
 from ._tracked import restore
 from ._tracked_base import Tracked
 from ._tracking import (
@@ -196,7 +196,7 @@ class TrackedList(Tracked, list[T]):
     # ---------------------------------------------------------------- growing
     def append(self, value: T, /) -> None:
         """Append *value*; recorded as ``"add"`` at its index."""
-        if ADOPT[type(value)]:
+        if type(value) not in PLAIN and ADOPT[type(value)]:
             self._tk_insert(None, value)
             return
         _acquire()
