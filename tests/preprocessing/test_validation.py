@@ -45,6 +45,39 @@ class TestCheckMissingValues:
         expected = np.flatnonzero(np.isnan(np.asarray(values, dtype=float))).tolist()
         assert check_missing_values(values) == expected
 
+    @given(
+        st.lists(
+            st.floats(allow_nan=False) | st.integers(-(10**20), 10**20),
+            min_size=128,
+            max_size=700,
+        ),
+        st.sets(st.integers(0, 699), max_size=20),
+        st.booleans(),
+    )
+    def test_long_data_nan_positions_match_numpy(
+        self, values: list[float], where: set[int], with_infinities: bool
+    ) -> None:
+        """Long data gives numpy's isnan positions, for sparse NaNs, inf
+        meeting -inf (a NaN sum without a NaN) and ints among floats."""
+        values = list(values)
+        for i in where:
+            if i < len(values):
+                values[i] = math.nan
+        if with_infinities:
+            values[:2] = [math.inf, -math.inf]
+        expected = np.flatnonzero(np.isnan(np.asarray(values, dtype=float))).tolist()
+        assert check_missing_values(values) == expected
+
+    def test_long_data_with_a_huge_int_still_finds_the_nans(self) -> None:
+        """Ints too large for a float among the floats (so float arithmetic
+        overflows) do not stop the search: the NaNs are still found."""
+        # Ints first, so the sum of all values stays exact (an int) past the
+        # pair that cancels.
+        values: list[object] = [1] * 31 + [10**400, -(10**400)] + [1.0] * 267
+        values[100] = math.nan
+        values[299] = math.nan
+        assert check_missing_values(values) == [100, 299]
+
     @pytest.mark.parametrize(
         "missing",
         [
