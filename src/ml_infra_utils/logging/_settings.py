@@ -173,6 +173,37 @@ def shutdown_timeout_setting(argument: float | None) -> float:
     )
 
 
+def _given_or_env(
+    argument: object,
+    source: str,
+    variable: str,
+    parse: type[float] | type[int],
+    what: str,
+) -> tuple[object, str] | None:
+    """``(argument, source)``; for a None argument the *variable* parsed with
+    *parse* and named as its source; ``None`` when that is unset too.
+
+    Raises:
+        InvalidParameterError: the variable is not *what* (e.g. "an integer").
+
+    Examples:
+        >>> _given_or_env(None, "max_buffer", "UNSET_VARIABLE", int, "an integer")
+        >>> _given_or_env(3, "max_buffer", "UNSET_VARIABLE", int, "an integer")
+        (3, 'max_buffer')
+    """
+    if argument is not None:
+        return argument, source
+    raw = env_str(variable, None)
+    if raw is None:
+        return None
+    source = f"environment variable {variable}"
+    try:
+        return parse(raw), source
+    except ValueError:
+        msg = f"{source} must be {what}, got {raw!r}"
+        raise InvalidParameterError(msg) from None
+
+
 def seconds_setting(
     argument: float | None, source: str, variable: str, default: float
 ) -> float:
@@ -186,17 +217,10 @@ def seconds_setting(
         >>> seconds_setting(2, "timeout", "UNSET_VARIABLE", 1.0)
         2.0
     """
-    value: object = argument
-    if argument is None:
-        raw = env_str(variable, None)
-        if raw is None:
-            return default
-        source = f"environment variable {variable}"
-        try:
-            value = float(raw)
-        except ValueError:
-            msg = f"{source} must be a number of seconds, got {raw!r}"
-            raise InvalidParameterError(msg) from None
+    found = _given_or_env(argument, source, variable, float, "a number of seconds")
+    if found is None:
+        return default
+    value, source = found
     if isinstance(value, bool) or not isinstance(value, int | float):
         msg = f"{source} must be a number of seconds, got {type(value).__name__}"
         raise InputTypeError(msg)
@@ -213,18 +237,10 @@ def max_buffer_setting(argument: int | None) -> int:
         InputTypeError: the argument is not an int.
         InvalidParameterError: it (or the variable) is < 1.
     """
-    source = "max_buffer"
-    value: object = argument
-    if argument is None:
-        raw = env_str(ENV_MAX_BUFFER, None)
-        if raw is None:
-            return DEFAULT_MAX_BUFFER
-        source = f"environment variable {ENV_MAX_BUFFER}"
-        try:
-            value = int(raw)
-        except ValueError:
-            msg = f"{source} must be an integer, got {raw!r}"
-            raise InvalidParameterError(msg) from None
+    found = _given_or_env(argument, "max_buffer", ENV_MAX_BUFFER, int, "an integer")
+    if found is None:
+        return DEFAULT_MAX_BUFFER
+    value, source = found
     if isinstance(value, bool) or not isinstance(value, int):
         msg = f"{source} must be an int, got {type(value).__name__}"
         raise InputTypeError(msg)
