@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import numbers
 import pickle
+import random
 from decimal import Decimal
 from fractions import Fraction
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from ml_infra_utils import (
     check_missing_values,
     validate_range,
 )
+from ml_infra_utils.preprocessing import validation
 
 
 # ------------------------------------------------------------------ missing values
@@ -67,6 +70,36 @@ class TestCheckMissingValues:
             values[:2] = [math.inf, -math.inf]
         expected = np.flatnonzero(np.isnan(np.asarray(values, dtype=float))).tolist()
         assert check_missing_values(values) == expected
+
+    @given(
+        st.lists(st.floats(allow_nan=False), min_size=64, max_size=300),
+        st.sampled_from([0.01, 0.05, 0.3, 0.9]),
+        st.sampled_from([1.0, 1e305, -1e308, math.inf]),
+        st.integers(0, 2**32),
+    )
+    def test_nan_search_across_chunks_and_densities(
+        self, values: list[float], density: float, big: float, seed: int
+    ) -> None:
+        """Positions match numpy's isnan whether NaNs are sparse or dense,
+        next to values whose top byte looks like a NaN's (inf, |x| >= 2**1009),
+        and across the chunks the search packs (here 16 values each)."""
+        rng = random.Random(seed)
+        data = [
+            math.nan if rng.random() < density else big if rng.random() < 0.1 else x
+            for x in values
+        ]
+        data[-1] = math.nan  # at least one, in the last chunk
+        expected = np.flatnonzero(np.isnan(np.asarray(data, dtype=float))).tolist()
+        with mock.patch.object(validation, "_PACK_CHUNK", 16):
+            assert check_missing_values(data) == expected
+
+    def test_decimal_and_numpy_nans_in_number_data(self) -> None:
+        """Decimal and numpy NaNs among floats and ints are found by position."""
+        data: list[object] = [1.0] * 200 + [2] * 100
+        data[3] = Decimal("NaN")
+        data[150] = np.float64("nan")
+        data[299] = math.nan
+        assert check_missing_values(data) == [3, 150, 299]
 
     def test_long_data_with_a_huge_int_still_finds_the_nans(self) -> None:
         """Ints too large for a float among the floats (so float arithmetic

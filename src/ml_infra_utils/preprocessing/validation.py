@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import struct
 import types
 import typing
 from collections.abc import Iterable
@@ -49,6 +50,10 @@ _NUMBER_TYPES = frozenset(
     }
 )
 _SHOWN = 5  # how many offending values an error message lists
+# 1 for a double's top byte (little-endian) whose seven exponent bits are all
+# set: NaN, inf, or a magnitude of at least 2**1009. See _nan_positions.
+_TOP_BYTE_FLAGS = bytes(int(b & 0x7F == 0x7F) for b in range(256))
+_PACK_CHUNK = 1 << 16  # values packed at a time (bounds the extra memory)
 
 
 def check_missing_values(data: Iterable[object]) -> list[int]:
@@ -89,12 +94,49 @@ def check_missing_values(data: Iterable[object]) -> list[int]:
         return []
     if has_nan:
         try:
-            return list(compress(range(len(values)), map(math.isnan, values)))
-        except (TypeError, ValueError, OverflowError):  # complex, sNaN, huge ints
-            pass
+            return _nan_positions(values)
+        except (TypeError, ValueError, OverflowError, struct.error):
+            pass  # complex, sNaN, ints too large for a float: value by value
     if set(map(type, values)) <= _SIMPLE:
         return [i for i, v in enumerate(values) if v is None or v != v]
     return [i for i, v in enumerate(values) if _is_missing(v, i)]
+
+
+def _nan_positions(values: list[typing.Any]) -> list[int]:
+    """The NaN positions of values that convert to float, at C speed when sparse.
+
+    Each value is packed as a little-endian double (``struct``, in chunks to
+    bound the memory); its top byte holds the sign and the seven high exponent
+    bits, all set only for NaN, infinities and magnitudes of at least 2**1009.
+    ``bytes.translate`` marks those bytes and ``bytes.find`` visits them, so a
+    value is tested on its own only when its top byte says it may be NaN. When
+    many are marked, one ``isnan`` per value is cheaper.
+
+    Raises:
+        TypeError, ValueError, OverflowError, struct.error: A value does not
+            convert to float (the caller then checks value by value).
+
+    Examples:
+        >>> nan = float("nan")
+        >>> _nan_positions([1.0, nan, 2.0, float("inf"), 1e305, nan])
+        [1, 5]
+    """
+    n = len(values)
+    found: list[int] = []
+    isnan = math.isnan
+    for start in range(0, n, _PACK_CHUNK):
+        part = values[start : start + _PACK_CHUNK]
+        flags = struct.pack(f"<{len(part)}d", *part)[7::8].translate(_TOP_BYTE_FLAGS)
+        if flags.count(1) > len(part) // 8:  # dense: test every value
+            found += compress(range(start, start + len(part)), map(isnan, part))
+            continue
+        find = flags.find
+        i = find(1)
+        while i >= 0:
+            if isnan(part[i]):
+                found.append(start + i)
+            i = find(1, i + 1)
+    return found
 
 
 def _is_missing(value: object, i: int) -> bool:
