@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ml_infra_utils import Run
+from ml_infra_utils.cli import main
+
+# run_cli(*argv): the command run in process -> (exit code, stdout, stderr).
+RunCli = Callable[..., tuple[int, str, str]]
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,20 @@ def _no_terminal_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """No COLUMNS or runs-dir variable leaks in from the developer's shell."""
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.delenv("ML_INFRA_UTILS_RUNS_DIR", raising=False)
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Run the command line in process: ``run_cli("runs", "list")`` returns
+    the exit code (argparse's usage errors and ``--help`` included), stdout
+    and stderr."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -7,6 +7,7 @@ import json
 import math
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -15,15 +16,8 @@ from hypothesis import strategies as st
 from ml_infra_utils import classification_report
 from ml_infra_utils.cli import main
 
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the command in process: exit code, stdout, stderr."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 
 def write(tmp: Path, name: str, text: str) -> str:
@@ -33,29 +27,23 @@ def write(tmp: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def test_plain_files_give_the_library_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_plain_files_give_the_library_report(tmp_path: Path, run_cli: RunCli) -> None:
     """Ints from plain files; the text is classification_report's."""
     preds = write(tmp_path, "p.txt", "1\n0\n1\n1\n0\n2\n")
     labels = write(tmp_path, "l.txt", "1\n0\n0\n1\n0\n2\n")
-    code, out, err = run_cli(
-        capsys, "metrics", "--predictions", preds, "--labels", labels
-    )
+    code, out, err = run_cli("metrics", "--predictions", preds, "--labels", labels)
     assert (code, err) == (0, "")
     assert out == classification_report([1, 0, 1, 1, 0, 2], [1, 0, 0, 1, 0, 2])
     assert out.endswith("\n")
 
 
-def test_one_file_with_two_columns(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_one_file_with_two_columns(tmp_path: Path, run_cli: RunCli) -> None:
     """The same CSV for both: columns found by name; --digits passes through."""
     both = write(
         tmp_path, "eval.csv", "id,pred,label\n1,cat,dog\n2,dog,dog\n3,cat,cat\n"
     )
     code, out, _ = run_cli(
-        capsys, "metrics", "--predictions", both, "--labels", both, "--digits", "3"
+        "metrics", "--predictions", both, "--labels", both, "--digits", "3"
     )
     assert code == 0
     assert out == classification_report(
@@ -63,19 +51,16 @@ def test_one_file_with_two_columns(
     )
 
 
-def test_explicit_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explicit_columns(tmp_path: Path, run_cli: RunCli) -> None:
     """--predictions-column and --labels-column win over --column."""
     both = write(tmp_path, "eval.csv", "a,b,c\nx,y,x\ny,y,y\n")
-    _, out, _ = run_cli(
-        capsys, "metrics", "--predictions", both, "--labels", both,
+    _, out, _ = run_cli("metrics", "--predictions", both, "--labels", both,
         "--column", "a", "--labels-column", "c",
     )  # fmt: skip
     assert out == classification_report(["x", "y"], ["x", "y"])
 
 
-def test_json_output_is_the_report_dict(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_json_output_is_the_report_dict(tmp_path: Path, run_cli: RunCli) -> None:
     """--json (alias --output-dict) prints output_dict=True as strict JSON."""
     preds = write(tmp_path, "p.txt", "1\n1\n")
     labels = write(tmp_path, "l.txt", "0\n1\n")
@@ -84,7 +69,7 @@ def test_json_output_is_the_report_dict(
     )
     for flag in ("--json", "--output-dict"):
         code, out, _ = run_cli(
-            capsys, "metrics", "--predictions", preds, "--labels", labels, flag,
+            "metrics", "--predictions", preds, "--labels", labels, flag,
             "--zero-division", "nan",
         )  # fmt: skip
         assert code == 0
@@ -95,14 +80,14 @@ def test_json_output_is_the_report_dict(
 
 
 def test_stdin_for_one_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """'-' reads stdin; both from stdin is an error."""
     labels = write(tmp_path, "l.txt", "a\nb\n")
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a\na\n")))
-    _, out, _ = run_cli(capsys, "metrics", "--predictions", "-", "--labels", labels)
+    _, out, _ = run_cli("metrics", "--predictions", "-", "--labels", labels)
     assert out == classification_report(["a", "a"], ["a", "b"])
-    code, _, err = run_cli(capsys, "metrics", "--predictions", "-", "--labels", "-")
+    code, _, err = run_cli("metrics", "--predictions", "-", "--labels", "-")
     assert code == 1
     assert "cannot both be -" in err
 
@@ -119,7 +104,7 @@ def test_stdin_for_one_file(
 )
 def test_bad_files_fail_with_one_clear_line(
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     preds: str,
     labels: str,
     message: str,
@@ -127,7 +112,7 @@ def test_bad_files_fail_with_one_clear_line(
     """Exit 1 and one line on stderr naming the file and the problem."""
     p = write(tmp_path, "p.txt", preds)
     lab = write(tmp_path, "l.txt", labels)
-    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, out, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert (code, out) == (1, "")
     assert err.startswith("ml-infra-utils: error: ")
     assert message in err
@@ -135,30 +120,28 @@ def test_bad_files_fail_with_one_clear_line(
 
 
 def test_a_length_mismatch_after_a_guessed_header_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     """When a header row was left out, the error tells how to keep it."""
     p = write(tmp_path, "p.txt", "1\n0\n1\n")
     lab = write(tmp_path, "l.txt", "label\n1\n0\n1\n")
-    code, _, _ = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, _, _ = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert code == 0
     p = write(tmp_path, "p.txt", "class\n1\n0\n")
-    code, _, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, _, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert code == 1
     assert "2 predictions but" in err
     p = write(tmp_path, "p.txt", "1\n1\n0\n1\n")
-    _, _, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    _, _, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert "a header row was left out of" in err
     assert "--no-header keeps it" in err
 
 
-def test_boolean_labels_keep_their_first_row(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_boolean_labels_keep_their_first_row(tmp_path: Path, run_cli: RunCli) -> None:
     """review-3 F1: `true`/`false` files: all four rows count, no header guessed."""
     p = write(tmp_path, "p.txt", "true\ntrue\ntrue\nfalse\n")
     lab = write(tmp_path, "l.txt", "true\nfalse\ntrue\nfalse\n")
-    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, out, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert (code, err) == (0, "")
     want = classification_report(
         ["true", "true", "true", "false"], ["true", "false", "true", "false"]
@@ -167,13 +150,11 @@ def test_boolean_labels_keep_their_first_row(
     assert "accuracy                           0.75         4" in out
 
 
-def test_a_guessed_header_is_announced(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_guessed_header_is_announced(tmp_path: Path, run_cli: RunCli) -> None:
     """A header is guessed only above numbers, and a warning names it."""
     p = write(tmp_path, "p.txt", "1\n0\n1\n")
     lab = write(tmp_path, "l.txt", "target\n1\n0\n0\n")
-    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, out, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert code == 0
     assert out == classification_report([1, 0, 1], [1, 0, 0])
     assert err == (
@@ -182,24 +163,20 @@ def test_a_guessed_header_is_announced(
     )
     for option in ("--header", "--no-header"):
         p = write(tmp_path, "p.txt", "1\n0\n1\n1\n")
-        code, _, err = run_cli(
-            capsys, "metrics", "--predictions", p, "--labels", lab, option
-        )
+        code, _, err = run_cli("metrics", "--predictions", p, "--labels", lab, option)
         assert "warning" not in err
     p = write(tmp_path, "p.txt", "1\n0\n1\n")
     code, _, err = run_cli(
-        capsys, "metrics", "--predictions", p, "--labels", lab, "--column", "target"
+        "metrics", "--predictions", p, "--labels", lab, "--column", "target"
     )
     assert (code, err) == (0, "")
 
 
-def test_disjoint_classes_warn(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_disjoint_classes_warn(tmp_path: Path, run_cli: RunCli) -> None:
     """Class names against class numbers: a warning, and the report anyway."""
     p = write(tmp_path, "p.txt", "0\n1\n")
     lab = write(tmp_path, "l.txt", "cat\ndog\n")
-    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, out, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert code == 0
     assert "accuracy" in out
     assert err.startswith(
@@ -207,28 +184,24 @@ def test_disjoint_classes_warn(
     )
 
 
-def test_missing_file_and_bad_digits(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_file_and_bad_digits(tmp_path: Path, run_cli: RunCli) -> None:
     """A missing file is exit 1; a non-integer --digits is a usage error (2)."""
     lab = write(tmp_path, "l.txt", "1\n")
-    code, _, err = run_cli(
-        capsys, "metrics", "--predictions", "nope.txt", "--labels", lab
-    )
+    code, _, err = run_cli("metrics", "--predictions", "nope.txt", "--labels", lab)
     assert (code, err) == (
         1,
         "ml-infra-utils: error: No such file or directory (nope.txt)\n",
     )
     code, _, _ = run_cli(
-        capsys, "metrics", "--predictions", lab, "--labels", lab, "--digits", "x"
+        "metrics", "--predictions", lab, "--labels", lab, "--digits", "x"
     )
     assert code == 2
     code, _, err = run_cli(
-        capsys, "metrics", "--predictions", lab, "--labels", lab, "--digits", "-1"
+        "metrics", "--predictions", lab, "--labels", lab, "--digits", "-1"
     )
     assert code == 1
     assert "digits" in err
-    code, _, err = run_cli(capsys, "metrics", "--labels", lab)
+    code, _, err = run_cli("metrics", "--labels", lab)
     assert code == 2
     assert "--predictions" in err
 
@@ -255,33 +228,29 @@ def test_matches_scikit_learn(pairs: list[tuple[int, int]], spelling: str) -> No
 
 
 def test_text_report_escapes_control_characters(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     """review-3 F9: a label file cannot send escape codes to the terminal."""
     labels = "a\x1b[31mred\nb\na\x1b[31mred\n"
     p = write(tmp_path, "p.txt", labels)
     lab = write(tmp_path, "l.txt", labels)
-    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, out, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert (code, err) == (0, "")
     assert "\x1b" not in out
     assert out == classification_report(
         ["a\\x1b[31mred", "b", "a\\x1b[31mred"], ["a\\x1b[31mred", "b", "a\\x1b[31mred"]
     )
-    code, out, _ = run_cli(
-        capsys, "metrics", "--predictions", p, "--labels", lab, "--json"
-    )
+    code, out, _ = run_cli("metrics", "--predictions", p, "--labels", lab, "--json")
     assert code == 0
     assert "a\x1b[31mred" in json.loads(out)
 
 
-def test_escaping_never_merges_two_classes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_escaping_never_merges_two_classes(tmp_path: Path, run_cli: RunCli) -> None:
     """A tab label and a backslash-t label stay two classes in the text report."""
     p = write(tmp_path, "p.csv", 'label,n\n"a\tb",1\n"a\\tb",2\n')
     lab = write(tmp_path, "l.csv", 'label,n\n"a\tb",1\n"a\tb",2\n')
     code, out, _ = run_cli(
-        capsys, "metrics", "--predictions", p, "--labels", lab, "--column", "label"
+        "metrics", "--predictions", p, "--labels", lab, "--column", "label"
     )
     assert code == 0
     assert "\t" not in out
@@ -289,12 +258,12 @@ def test_escaping_never_merges_two_classes(
 
 
 def test_a_word_the_other_file_holds_as_a_label_is_no_header(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     """review-3 F1: `other` above numbers is a class when the other file has it."""
     p = write(tmp_path, "p.txt", "other\n1\n2\n1\n")
     lab = write(tmp_path, "l.txt", "1\nother\n2\n2\n")
-    code, out, err = run_cli(capsys, "metrics", "--predictions", p, "--labels", lab)
+    code, out, err = run_cli("metrics", "--predictions", p, "--labels", lab)
     assert (code, err) == (0, "")
     assert out == classification_report(
         ["other", "1", "2", "1"], ["1", "other", "2", "2"]

@@ -16,24 +16,13 @@ import pytest
 
 from ml_infra_utils import Run, load_run
 from ml_infra_utils._cli import export
-from ml_infra_utils.cli import main
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import Store
+    from conftest import RunCli, Store
 
 STORE_STRINGS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the command in process: exit code, stdout, stderr."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def same(a: float, b: float) -> bool:
@@ -71,13 +60,11 @@ def assert_same_histories(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("which", ["good", "failed"])
 def test_csv_export_round_trips_every_value(
-    store: Store, which: str, capsys: pytest.CaptureFixture[str]
+    store: Store, which: str, run_cli: RunCli
 ) -> None:
     """CSV to stdout reads back to load_run's histories, NaN and inf included."""
     run_id = getattr(store, which)
-    code, out, err = run_cli(
-        capsys, "runs", "export", run_id, "--runs-dir", str(store.root)
-    )
+    code, out, err = run_cli("runs", "export", run_id, "--runs-dir", str(store.root))
     assert code == 0
     assert_same_histories(
         histories_from_csv(out), load_run(store.path(run_id))["metrics"]
@@ -91,12 +78,9 @@ def test_csv_export_round_trips_every_value(
         assert ",NaN," in out
 
 
-def test_jsonl_export_has_the_store_records(
-    store: Store, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_jsonl_export_has_the_store_records(store: Store, run_cli: RunCli) -> None:
     """Each line is a strict JSON record with the fields of metrics.jsonl."""
     code, out, _ = run_cli(
-        capsys,
         "runs",
         "export",
         store.failed,
@@ -118,13 +102,12 @@ def test_jsonl_export_has_the_store_records(
 
 
 def test_export_to_a_file_replaces_it_atomically(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, run_cli: RunCli
 ) -> None:
     """--output writes the file and nothing on stdout; '-' means stdout."""
     target = tmp_path / "out.csv"
     target.write_text("old")
     code, out, _ = run_cli(
-        capsys,
         "runs",
         "export",
         store.good,
@@ -137,7 +120,6 @@ def test_export_to_a_file_replaces_it_atomically(
     assert target.read_text().startswith("name,step,value,timestamp\ntrain/loss,0,")
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
     _, out, _ = run_cli(
-        capsys,
         "runs",
         "export",
         store.good,
@@ -150,58 +132,58 @@ def test_export_to_a_file_replaces_it_atomically(
 
 
 def test_export_to_a_bad_place_names_it(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, run_cli: RunCli
 ) -> None:
     """A missing directory or a directory as FILE: exit 1 naming the path."""
     args = ["runs", "export", store.good, "--runs-dir", str(store.root), "-o"]
-    code, _, err = run_cli(capsys, *args, str(tmp_path / "no" / "out.csv"))
+    code, _, err = run_cli(*args, str(tmp_path / "no" / "out.csv"))
     assert code == 1
     assert err == f"ml-infra-utils: error: No such directory ({tmp_path / 'no'})\n"
-    code, _, err = run_cli(capsys, *args, str(tmp_path))
+    code, _, err = run_cli(*args, str(tmp_path))
     assert code == 1
     assert err == f"ml-infra-utils: error: Is a directory ({tmp_path})\n"
 
 
-def _export_to(store: Store, capsys: pytest.CaptureFixture[str], target: str) -> int:
+def _export_to(store: Store, run_cli: RunCli, target: str) -> int:
     args = ["runs", "export", store.good, "--runs-dir", str(store.root), "-o"]
-    code, out, _ = run_cli(capsys, *args, target)
+    code, out, _ = run_cli(*args, target)
     assert out == ""
     return code
 
 
 def test_export_through_a_symlink_replaces_its_target(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, run_cli: RunCli
 ) -> None:
     """review-3 F3: -o LINK writes the link's target and keeps the link."""
     real = tmp_path / "real.csv"
     real.write_text("keep")
     link = tmp_path / "link.csv"
     link.symlink_to(real.name)
-    assert _export_to(store, capsys, str(link)) == 0
+    assert _export_to(store, run_cli, str(link)) == 0
     assert link.is_symlink()
     assert real.read_text().startswith("name,step,value,timestamp\n")
     dangling = tmp_path / "dangling.csv"
     dangling.symlink_to("new.csv")
-    assert _export_to(store, capsys, str(dangling)) == 0
+    assert _export_to(store, run_cli, str(dangling)) == 0
     assert dangling.is_symlink()
     assert (tmp_path / "new.csv").read_text() == real.read_text()
 
 
 def test_export_keeps_the_old_files_mode(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, run_cli: RunCli
 ) -> None:
     """review-3 F3: a 0600 file stays 0600 after it is replaced."""
     target = tmp_path / "private.csv"
     target.write_text("old")
     target.chmod(0o600)
-    assert _export_to(store, capsys, str(target)) == 0
+    assert _export_to(store, run_cli, str(target)) == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert target.read_text().startswith("name,step")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
 def test_export_to_a_fifo_writes_into_it(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, run_cli: RunCli
 ) -> None:
     """review-3 F3: a FIFO is written, not replaced by a regular file."""
     fifo = tmp_path / "fifo"
@@ -210,7 +192,7 @@ def test_export_to_a_fifo_writes_into_it(
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
     reader.start()
     try:
-        assert _export_to(store, capsys, str(fifo)) == 0
+        assert _export_to(store, run_cli, str(fifo)) == 0
     finally:
         if reader.is_alive():  # unblock the reader if the export never opened it
             with contextlib.suppress(OSError):
@@ -225,7 +207,7 @@ def test_export_to_a_fifo_writes_into_it(
     not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod needs root"
 )
 def test_export_to_a_character_device_writes_into_it(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, run_cli: RunCli
 ) -> None:
     """review-3 F3: -o DEVICE opens the device; it stays a character device.
 
@@ -234,7 +216,7 @@ def test_export_to_a_character_device_writes_into_it(
     """
     device = tmp_path / "null"
     os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    assert _export_to(store, capsys, str(device)) == 0
+    assert _export_to(store, run_cli, str(device)) == 0
     assert stat.S_ISCHR(device.lstat().st_mode)
     assert device.lstat().st_rdev == os.makedev(1, 3)
 
@@ -242,7 +224,7 @@ def test_export_to_a_character_device_writes_into_it(
 def test_a_failed_export_leaves_the_old_file(
     store: Store,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An error half-way keeps the previous file and removes the temporary one."""
@@ -255,7 +237,6 @@ def test_a_failed_export_leaves_the_old_file(
 
     monkeypatch.setattr(export, "write_csv", half_then_fail)
     code, _, err = run_cli(
-        capsys,
         "runs",
         "export",
         store.good,
@@ -270,18 +251,14 @@ def test_a_failed_export_leaves_the_old_file(
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
-def test_export_selected_metrics(
-    store: Store, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_export_selected_metrics(store: Store, run_cli: RunCli) -> None:
     """--metric keeps the named metrics, in the order given; unknown names fail."""
-    _, out, _ = run_cli(
-        capsys, "runs", "export", store.good, "--runs-dir", str(store.root),
+    _, out, _ = run_cli("runs", "export", store.good, "--runs-dir", str(store.root),
         "--metric", "val/acc", "--metric", "train/loss", "--metric", "val/acc",
     )  # fmt: skip
     names = [row.split(",")[0] for row in out.splitlines()[1:]]
     assert names == ["val/acc"] * 50 + ["train/loss"] * 50
     code, _, err = run_cli(
-        capsys,
         "runs",
         "export",
         store.good,
@@ -294,15 +271,13 @@ def test_export_selected_metrics(
     assert "has no metric 'x' (its metrics: train/loss, val/acc)" in err
 
 
-def test_export_of_a_run_without_metrics(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_export_of_a_run_without_metrics(tmp_path: Path, run_cli: RunCli) -> None:
     """Only the header (CSV) or nothing (JSON Lines)."""
     with Run("e", runs_dir=tmp_path, fsync=False) as run:
         run.result("acc", 1.0)
-    _, out, _ = run_cli(capsys, "runs", "export", str(run.path))
+    _, out, _ = run_cli("runs", "export", str(run.path))
     assert out == "name,step,value,timestamp\n"
-    _, out, _ = run_cli(capsys, "runs", "export", str(run.path), "--format", "jsonl")
+    _, out, _ = run_cli("runs", "export", str(run.path), "--format", "jsonl")
     assert out == ""
 
 
@@ -310,7 +285,7 @@ def test_export_of_a_run_without_metrics(
 def test_big_export_shows_progress_on_a_terminal(
     fmt: str,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Exporting to a file with stderr on a terminal draws and wipes a progress line."""
@@ -320,7 +295,7 @@ def test_big_export_shows_progress_on_a_terminal(
     monkeypatch.setattr(export, "is_terminal", lambda stream: stream is not None)
     target = tmp_path / f"big.{fmt}"
     code, _, err = run_cli(
-        capsys, "runs", "export", str(run.path), "--format", fmt, "-o", str(target)
+        "runs", "export", str(run.path), "--format", fmt, "-o", str(target)
     )
     assert code == 0
     assert err.startswith("\rexporting records 10,000/25,000 (40%)")
@@ -331,7 +306,7 @@ def test_big_export_shows_progress_on_a_terminal(
 
 
 def test_big_export_to_a_terminal_stdout_draws_no_progress(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Records scrolling on the terminal are progress enough: no line mixed in."""
     history = {"steps": list(range(12_000)), "values": [0.5] * 12_000}
@@ -343,6 +318,6 @@ def test_big_export_to_a_terminal_stdout_draws_no_progress(
     with Run("big", runs_dir=tmp_path, fsync=False) as run:
         for step in range(12_000):
             run.metric("loss", step)
-    code, out_text, err = run_cli(capsys, "runs", "export", str(run.path))
+    code, out_text, err = run_cli("runs", "export", str(run.path))
     assert (code, err) == (0, "")
     assert out_text.count("\n") == 12_001

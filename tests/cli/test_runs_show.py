@@ -19,17 +19,7 @@ from ml_infra_utils.cli import main
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import Store
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the command in process: exit code, stdout, stderr."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+    from conftest import RunCli, Store
 
 
 def section(out: str, title: str) -> list[str]:
@@ -42,12 +32,10 @@ def section(out: str, title: str) -> list[str]:
 
 # ---------------------------------------------------------------- show
 def test_show_prints_everything_about_a_finished_run(
-    store: Store, capsys: pytest.CaptureFixture[str]
+    store: Store, run_cli: RunCli
 ) -> None:
     """Identity, timing, params, tags, results and each metric's statistics."""
-    code, out, err = run_cli(
-        capsys, "runs", "show", store.good, "--runs-dir", str(store.root)
-    )
+    code, out, err = run_cli("runs", "show", store.good, "--runs-dir", str(store.root))
     assert (code, err) == (0, "")
     data = load_run(store.path(store.good))
     lines = out.splitlines()
@@ -83,12 +71,10 @@ def test_show_prints_everything_about_a_finished_run(
 
 
 def test_show_a_failed_run_with_nan_inf_and_a_torn_line(
-    store: Store, capsys: pytest.CaptureFixture[str]
+    store: Store, run_cli: RunCli
 ) -> None:
     """The error, the NaN/inf counts and marks, and the skipped torn line."""
-    code, out, _ = run_cli(
-        capsys, "runs", "show", store.failed, "--runs-dir", str(store.root)
-    )
+    code, out, _ = run_cli("runs", "show", store.failed, "--runs-dir", str(store.root))
     assert code == 0
     assert "status    failed" in out
     assert "error     ValueError: loss diverged at step 15" in out
@@ -120,10 +106,10 @@ def test_show_a_failed_run_with_nan_inf_and_a_torn_line(
     )
 
 
-def test_show_ascii_fallback(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_ascii_fallback(store: Store, run_cli: RunCli) -> None:
     """--ascii draws the sparkline with plain characters."""
     _, out, _ = run_cli(
-        capsys, "runs", "show", store.failed, "--runs-dir", str(store.root), "--ascii"
+        "runs", "show", store.failed, "--runs-dir", str(store.root), "--ascii"
     )
     loss = section(out, "metrics")[1]
     assert loss.endswith("#~-....________^????")
@@ -131,24 +117,19 @@ def test_show_ascii_fallback(store: Store, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_show_sparkline_fits_the_terminal(
-    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    store: Store, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With COLUMNS set, the metric lines fit and the history shrinks."""
     monkeypatch.setenv("COLUMNS", "60")
-    _, out, _ = run_cli(
-        capsys, "runs", "show", store.good, "--runs-dir", str(store.root)
-    )
+    _, out, _ = run_cli("runs", "show", store.good, "--runs-dir", str(store.root))
     metrics = section(out, "metrics")
     assert all(len(line) <= 60 for line in metrics)
     assert 8 <= len(metrics[1].split()[-1]) < 30
 
 
-def test_show_json_is_load_run_as_strict_json(
-    store: Store, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_show_json_is_load_run_as_strict_json(store: Store, run_cli: RunCli) -> None:
     """--format json: every field of load_run, NaN and inf as the store's strings."""
     code, out, _ = run_cli(
-        capsys,
         "runs",
         "show",
         store.failed,
@@ -173,13 +154,9 @@ def test_show_json_is_load_run_as_strict_json(
     }
 
 
-def test_show_unknown_run_is_an_error(
-    store: Store, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_show_unknown_run_is_an_error(store: Store, run_cli: RunCli) -> None:
     """Exit 1, one line on stderr."""
-    code, out, err = run_cli(
-        capsys, "runs", "show", "nope", "--runs-dir", str(store.root)
-    )
+    code, out, err = run_cli("runs", "show", "nope", "--runs-dir", str(store.root))
     assert (code, out) == (1, "")
     assert err.count("\n") == 1
     assert err.startswith("ml-infra-utils: error: no run matches 'nope'")
@@ -229,11 +206,10 @@ def test_metric_stats_ignores_non_finite_values_for_min_and_max() -> None:
 
 # ---------------------------------------------------------------- compare
 def test_compare_shows_runs_side_by_side_and_marks_differences(
-    store: Store, capsys: pytest.CaptureFixture[str]
+    store: Store, run_cli: RunCli
 ) -> None:
     """Params that differ get '*'; missing values are '-'; metrics show last values."""
-    code, out, err = run_cli(
-        capsys, "runs", "compare", store.good, store.failed, store.other,
+    code, out, err = run_cli("runs", "compare", store.good, store.failed, store.other,
         "--runs-dir", str(store.root),
     )  # fmt: skip
     assert (code, err) == (0, "")
@@ -253,12 +229,9 @@ def test_compare_shows_runs_side_by_side_and_marks_differences(
     assert "metrics (last)" in lines
 
 
-def test_compare_diff_and_several_stats(
-    store: Store, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_compare_diff_and_several_stats(store: Store, run_cli: RunCli) -> None:
     """--diff hides equal params; repeated --stat adds one row per statistic."""
-    _, out, _ = run_cli(
-        capsys, "runs", "compare", store.good, store.failed,
+    _, out, _ = run_cli("runs", "compare", store.good, store.failed,
         "--runs-dir", str(store.root),
         "--diff", "--stat", "min", "--stat", "count", "--stat", "min",
     )  # fmt: skip
@@ -271,11 +244,10 @@ def test_compare_diff_and_several_stats(
 
 
 def test_compare_all_equal_params_and_the_same_run_twice(
-    store: Store, capsys: pytest.CaptureFixture[str]
+    store: Store, run_cli: RunCli
 ) -> None:
     """Comparing a run with itself: nothing differs, --diff says so."""
     _, out, _ = run_cli(
-        capsys,
         "runs",
         "compare",
         store.good,
@@ -288,24 +260,19 @@ def test_compare_all_equal_params_and_the_same_run_twice(
     assert "*" not in out
 
 
-def test_compare_needs_two_runs(
-    store: Store, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_compare_needs_two_runs(store: Store, run_cli: RunCli) -> None:
     """One RUN is a usage error (exit 2)."""
-    code, _, err = run_cli(
-        capsys, "runs", "compare", store.good, "--runs-dir", str(store.root)
-    )
+    code, _, err = run_cli("runs", "compare", store.good, "--runs-dir", str(store.root))
     assert code == 2
     assert "compare needs at least two runs" in err
 
 
 def test_compare_fits_a_narrow_terminal(
-    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    store: Store, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Run-id headers keep their random end when cut."""
     monkeypatch.setenv("COLUMNS", "70")
-    _, out, _ = run_cli(
-        capsys, "runs", "compare", store.good, store.failed, store.other,
+    _, out, _ = run_cli("runs", "compare", store.good, store.failed, store.other,
         "--runs-dir", str(store.root),
     )  # fmt: skip
     header = out.splitlines()[0]
@@ -352,7 +319,7 @@ def test_stdout_with_an_ascii_encoding_does_not_fail(
 
 def test_show_text_compare_and_export_never_read_the_changes(
     fresh_store: Store,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """review-3 F11: changes.jsonl is parsed only for `runs show --format json`."""
@@ -369,18 +336,18 @@ def test_show_text_compare_and_export_never_read_the_changes(
     root = ["--runs-dir", str(fresh_store.root)]
     good, other = fresh_store.good, fresh_store.other
     for argv in (["show", good], ["compare", good, other], ["export", good]):
-        code, out, _ = run_cli(capsys, "runs", *argv, *root)
+        code, out, _ = run_cli("runs", *argv, *root)
         assert code == 0
         assert out
     assert reads == []
-    code, out, _ = run_cli(capsys, "runs", "show", good, "--format", "json", *root)
+    code, out, _ = run_cli("runs", "show", good, "--format", "json", *root)
     assert code == 0
     assert "changes" in json.loads(out)
     assert len(reads) == 1
 
 
 def test_a_running_runs_torn_last_line_is_not_blamed_on_a_crash(
-    fresh_store: Store, capsys: pytest.CaptureFixture[str]
+    fresh_store: Store, run_cli: RunCli
 ) -> None:
     """review-3 F11 nit: a running run's last line is still being written."""
     run_dir = fresh_store.path(fresh_store.good)
@@ -390,13 +357,13 @@ def test_a_running_runs_torn_last_line_is_not_blamed_on_a_crash(
     with (run_dir / "metrics.jsonl").open("a") as file:
         file.write('{"name": "train/loss", "st')
     root = ["--runs-dir", str(fresh_store.root)]
-    code, out, _ = run_cli(capsys, "runs", "show", fresh_store.good, *root)
+    code, out, _ = run_cli("runs", "show", fresh_store.good, *root)
     assert code == 0
     assert out.endswith(
         "1 unreadable line of metrics.jsonl skipped (the run is still running: "
         "its last line may still be being written)\n"
     )
-    code, _, err = run_cli(capsys, "runs", "export", fresh_store.good, *root)
+    code, _, err = run_cli("runs", "export", fresh_store.good, *root)
     assert code == 0
     assert "still running" in err
     assert "crash" not in err
