@@ -85,6 +85,26 @@ def test_max_connections_must_be_a_whole_number_of_at_least_one(
     assert "Traceback" not in err
 
 
+def test_max_connections_is_passed_to_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --max-connections 3` calls serve(max_connections=3); without the
+    option, the default 256."""
+    import ml_infra_utils.logging.server as server_module
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_serve(runs_dir: str, **kwargs: Any) -> None:
+        assert runs_dir == str(tmp_path)
+        calls.append(kwargs)
+
+    monkeypatch.setattr(server_module, "serve", fake_serve)
+    argv = ["serve", "--port", "0", "--runs-dir", str(tmp_path)]
+    assert main([*argv, "--max-connections", "3"]) == 0
+    assert main(argv) == 0
+    assert [call["max_connections"] for call in calls] == [3, 256]
+
+
 def test_a_port_in_use_fails_with_a_clear_message(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
