@@ -9,8 +9,11 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
+import signal
 import socket
 import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +30,7 @@ from ml_infra_utils import (
     load_run,
 )
 from ml_infra_utils.logging import _server_conns
-from ml_infra_utils.logging.server import TrackingServer
+from ml_infra_utils.logging.server import TrackingServer, serve
 
 
 class _Records(logging.Handler):
@@ -287,3 +290,20 @@ def test_a_thread_that_cannot_start_gives_its_place_back(
     assert server.app.connections.open == 0
     assert "can't start new thread" in capsys.readouterr().err  # socketserver's report
     kept_alive(server).close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_serve_passes_max_connections_and_stops_on_sigint(tmp_path: Path) -> None:
+    """serve(max_connections=3): the server it runs has the cap; ready() is
+    called once it accepts connections; SIGINT stops it."""
+    seen: list[int] = []
+
+    def ready(server: TrackingServer) -> None:
+        seen.append(server.app.connections.limit)
+        kept_alive(server).close()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.getsignal(signal.SIGINT)
+    serve(tmp_path, port=0, fsync=False, max_connections=3, ready=ready)
+    assert seen == [3]
+    assert signal.getsignal(signal.SIGINT) is previous
