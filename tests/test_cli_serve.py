@@ -35,6 +35,7 @@ def test_serve_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> Non
         "--max-body",
         "--max-open",
         "--request-timeout",
+        "--max-connections",
     ):
         assert option in out
     assert "127.0.0.1" in out
@@ -67,6 +68,41 @@ def test_a_bad_option_value_fails_with_a_clear_message(
     assert err == "ml-infra-utils: error: port must be between 0 and 65535, got 70000\n"
     assert main(["--debug", "serve", "--port", "70000"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5", ""])
+def test_max_connections_must_be_a_whole_number_of_at_least_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, value: str
+) -> None:
+    """--max-connections 0, negative or not an int: a usage error (exit 2)
+    naming the option and the value, before anything is bound."""
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--max-connections", value, "--runs-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --max-connections: must be" in err
+    assert repr(value) in err or f"got {value}" in err
+    assert "Traceback" not in err
+
+
+def test_max_connections_is_passed_to_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --max-connections 3` calls serve(max_connections=3); without the
+    option, the default 256."""
+    import ml_infra_utils.logging.server as server_module
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_serve(runs_dir: str, **kwargs: Any) -> None:
+        assert runs_dir == str(tmp_path)
+        calls.append(kwargs)
+
+    monkeypatch.setattr(server_module, "serve", fake_serve)
+    argv = ["serve", "--port", "0", "--runs-dir", str(tmp_path)]
+    assert main([*argv, "--max-connections", "3"]) == 0
+    assert main(argv) == 0
+    assert [call["max_connections"] for call in calls] == [3, 256]
 
 
 def test_a_port_in_use_fails_with_a_clear_message(
@@ -163,6 +199,11 @@ def start_server(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int
         pytest.fail(f"no start record: {line!r} {proc.communicate()}")
     assert started["event"] == "started"
     assert started["api_key_required"] is True
+    assert started["max_connections"] == (
+        int(args[args.index("--max-connections") + 1])
+        if "--max-connections" in args
+        else 256
+    )
     return proc, int(started["port"])
 
 
@@ -202,6 +243,31 @@ def test_a_server_process_stores_runs_and_stops_gracefully(
     assert data["status"] == "finished"
     assert data["metrics"]["loss"]["steps"] == list(range(1000))
     assert data["results"] == {"acc": 0.75}
+
+
+def test_max_connections_reaches_the_server(tmp_path: Path) -> None:
+    """`serve --max-connections 1`: with one connection held open, the next
+    is answered 503 and the refusal is logged."""
+    proc, port = start_server(tmp_path, "--max-connections", "1")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as held:
+            held.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert held.recv(65536).startswith(b"HTTP/1.1 200 ")
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as other:
+                answer = b""
+                while chunk := other.recv(65536):
+                    answer += chunk
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert answer.startswith(b"HTTP/1.1 503 ")
+    assert b"Retry-After: 1\r\n" in answer
+    records = [json.loads(line) for line in err.splitlines()]
+    [refusal] = [r for r in records if r.get("event") == "refused"]
+    assert (refusal["level"], refusal["max_connections"]) == ("WARNING", 1)
+    assert records[-1]["refused"] == 1
 
 
 def test_the_request_log_can_go_to_a_file(tmp_path: Path) -> None:

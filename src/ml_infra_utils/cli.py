@@ -103,6 +103,7 @@ def _add_serve(
     common: argparse.ArgumentParser,
 ) -> None:
     from .logging._protocol import DEFAULT_MAX_BODY
+    from .logging._server_conns import DEFAULT_MAX_CONNECTIONS
     from .logging._settings import ENV_API_KEY, ENV_RUNS_DIR
 
     parser = commands.add_parser(
@@ -162,6 +163,16 @@ def _add_serve(
         ),
     )
     parser.add_argument(
+        "--max-connections",
+        type=_max_connections_option,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=(
+            "connections open at once, idle keep-alive ones included; more are "
+            f"answered 503 and closed (default: {DEFAULT_MAX_CONNECTIONS})"
+        ),
+    )
+    parser.add_argument(
         "--log-file", default=None, help="append the request log here, not to stderr"
     )
     parser.add_argument(
@@ -177,6 +188,18 @@ def _api_key_option(text: str) -> str:
         msg = "is empty (an unset variable?); omit --api-key to serve without a key"
         raise argparse.ArgumentTypeError(msg)
     return text
+
+
+def _max_connections_option(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"must be a whole number >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 1:
+        msg = f"must be >= 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _serve_api_key(given: str | None) -> str | None:
@@ -222,6 +245,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             fsync=not args.no_fsync,
             max_open=args.max_open,
             request_timeout=args.request_timeout,
+            max_connections=args.max_connections,
         )
     finally:
         logger.removeHandler(handler)

@@ -239,6 +239,29 @@ def test_http_exporter_arguments_are_checked(tmp_path: Path) -> None:
         HttpExporter("http://127.0.0.1:9/", flush_interval=0)
 
 
+def test_closing_an_http_exporter_whose_constructor_raised_is_harmless(
+    tmp_path: Path,
+) -> None:
+    """An HttpExporter whose sender could not be made (a bad timeout, checked
+    after the exporter registered for the exit-time flush) still closes
+    cleanly, as the flush at interpreter exit does with it: nothing sent,
+    nothing raised, delivered left unknown; closing again is a no-op."""
+    from ml_infra_utils.logging import _exporters
+
+    exporter = HttpExporter.__new__(HttpExporter)
+    with pytest.raises(InvalidParameterError, match="timeout"):
+        exporter.__init__(  # type: ignore[misc]
+            "http://127.0.0.1:9/", runs_dir=tmp_path, timeout=0
+        )
+    assert exporter in _exporters._live  # the exit-time flush will close it
+    assert not hasattr(exporter, "_sender")
+    exporter.close(quiet=True)
+    exporter.close()
+    assert exporter.delivered is None
+    assert (exporter.sent, exporter.dropped) == (0, 0)
+    assert not (tmp_path / ".spool").exists()
+
+
 class _Keys:
     def __init__(self) -> None:
         self.keys: list[str] = []

@@ -969,6 +969,33 @@ def test_a_runs_dir_that_is_not_a_writable_directory_is_refused(
     assert fresh.is_dir()
 
 
+def test_a_runs_dir_that_is_not_writable_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory the server could not write is refused before binding (the
+    check is os.access: faked here, since root may write anywhere)."""
+    import ml_infra_utils.logging.server as server_module
+
+    def no_access(path: object, mode: int) -> bool:
+        del path, mode
+        return False
+
+    monkeypatch.setattr(server_module.os, "access", no_access)
+    with pytest.raises(InvalidParameterError, match="is not writable"):
+        TrackingServer(tmp_path, port=0)
+
+
+def test_starting_twice_serves_from_one_thread(tmp_path: Path) -> None:
+    """start() on a started server returns it and starts no second loop."""
+    with TrackingServer(tmp_path, port=0, fsync=False) as server:
+        thread = server._thread
+        assert server.start() is server
+        assert server._thread is thread
+        connection = Client(server)
+        assert connection("GET", "/health")[0] == 200
+        connection.close()
+
+
 def test_the_body_budget_bounds_the_bodies_held_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,7 +1,8 @@
 """The request side of the tracking server: routes, key, limits, answers, log.
 
 :class:`App` handles each request of the ``http.server`` machinery
-(:class:`HTTPServer` and :class:`Handler`, one thread per connection): checks
+(:class:`HTTPServer` and :class:`Handler`, one thread per connection, at most
+*max_connections* of them: :mod:`._server_conns`): checks
 the route, the API key and the body's size, validates the payload completely
 (:mod:`._payloads`), stores it (:mod:`._server_store`) and answers JSON in one
 write. Every request is logged on ``ml_infra_utils.logging.server`` with its
@@ -11,6 +12,7 @@ public :class:`~ml_infra_utils.logging.server.TrackingServer`.
 
 from __future__ import annotations
 
+import email.utils
 import hmac
 import http
 import http.server
@@ -34,12 +36,15 @@ from ._payloads import (
     tora_view,
 )
 from ._protocol import API_KEY_HEADER, ProtocolError, run_path
+from ._server_conns import DEFAULT_MAX_CONNECTIONS, ConnectionCap
 from ._server_store import RemoteStore, valid_run_id
 
 __all__ = ["App", "HTTPServer", "Handler", "send"]
 
 _log = logging.getLogger("ml_infra_utils.logging.server")
-_SLOT_WAIT = 30.0  # seconds a request waits for a worker slot, then 503
+# Seconds a request waits for body budget or a worker slot, then 503 (read at
+# each wait, so a test can shorten it).
+_SLOT_WAIT = 30.0
 DEFAULT_REQUEST_TIMEOUT = 60.0  # seconds for a request's head and body
 
 
@@ -78,10 +83,67 @@ class _DeadlineReader(io.RawIOBase):
 
 
 class HTTPServer(http.server.ThreadingHTTPServer):
+    """One thread per connection, at most ``app.connections.limit`` of them.
+
+    A connection over the cap gets no thread: it is answered 503 at once from
+    the accepting thread and closed, its request unread.
+    """
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
     app: App
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        cap = self.app.connections
+        if not cap.admit(str(client_address[0])):
+            _refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: nothing else gives it back
+            cap.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:  # however the connection ended: closed, failed, timed out
+            self.app.connections.release()
+
+
+def _refuse(sock: socket.socket) -> None:
+    """Answer 503 to a connection over the cap and close it, never waiting.
+
+    Runs in the accepting thread, so nothing here may block on the client:
+    the answer is one non-blocking send (a new connection's send buffer holds
+    it), and the request is not read; only bytes already received are
+    dropped, so that closing sends a FIN rather than a reset that could
+    destroy the answer before the client reads it.
+    """
+    status = 503
+    body, head = _response(
+        status,
+        {"error": {"status": status, "message": _REFUSED}},
+        server=Handler.server_version,
+        date=email.utils.formatdate(usegmt=True),
+        headers={"Retry-After": "1"},
+        close=True,
+    )
+    try:
+        sock.setblocking(False)
+        sock.send(head + body)
+        sock.shutdown(socket.SHUT_WR)
+        for _ in range(16):  # at most 1 MiB already there, then let it go
+            if not sock.recv(1 << 16):
+                break
+    except OSError:  # would block, or the client went away: nothing to do
+        pass
+    finally:
+        sock.close()
+
+
+_REFUSED = "too many connections (max_connections); retry later"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -153,25 +215,46 @@ def send(
     headers: dict[str, str] | None = None,
 ) -> int:
     """Answer with a JSON body, head and body in one write (no Nagle delay)."""
+    body, head = _response(
+        status,
+        payload,
+        server=handler.version_string(),
+        date=handler.date_time_string(),
+        headers=headers,
+        close=close,
+    )
+    if close:
+        handler.close_connection = True
+    try:
+        handler.wfile.write(head + body)
+    except OSError:  # the client went away; nothing to answer to
+        handler.close_connection = True
+    return len(body)
+
+
+def _response(
+    status: int,
+    payload: object,
+    *,
+    server: str,
+    date: str,
+    headers: dict[str, str] | None,
+    close: bool,
+) -> tuple[bytes, bytes]:
+    """The body and the head of a JSON answer."""
     body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
     reason = http.HTTPStatus(status).phrase if status in _PHRASES else ""
     lines = [
         f"HTTP/1.1 {status} {reason}",
-        f"Server: {handler.version_string()}",
-        f"Date: {handler.date_time_string()}",
+        f"Server: {server}",
+        f"Date: {date}",
         "Content-Type: application/json",
         f"Content-Length: {len(body)}",
     ]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     if close:
         lines.append("Connection: close")
-        handler.close_connection = True
-    head = "\r\n".join([*lines, "", ""]).encode("latin-1")
-    try:
-        handler.wfile.write(head + body)
-    except OSError:  # the client went away; nothing to answer to
-        handler.close_connection = True
-    return len(body)
+    return body, "\r\n".join([*lines, "", ""]).encode("latin-1")
 
 
 _PHRASES = frozenset(int(s) for s in http.HTTPStatus)
@@ -188,7 +271,8 @@ class App:
     and store it: slow or idle uploads hold budget, not the slots every other
     client needs. A request that waits more than 30 s for budget or a slot
     gets 503 with ``Retry-After``; so does one still waiting when the server
-    stops.
+    stops. :attr:`connections` caps the connections open at once (see
+    :class:`HTTPServer`).
     """
 
     def __init__(
@@ -200,8 +284,10 @@ class App:
         max_workers: int,
         address: str,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.store = store
+        self.connections = ConnectionCap(max_connections)
         self.max_body = max_body
         self.request_timeout = request_timeout
         self.address = address  # host:port for URLs when a request has no Host

@@ -6,7 +6,8 @@ own program) accepts runs from the Tora SDK and from our
 a :class:`~ml_infra_utils.Run` writes: :func:`~ml_infra_utils.list_runs`,
 :func:`~ml_infra_utils.load_run` and the command line see remote runs exactly
 like local ones. Standard library only (``http.server``), one thread per
-connection, HTTP/1.1 keep-alive.
+connection (at most *max_connections* open: more are answered 503 at once and
+closed), HTTP/1.1 keep-alive.
 
 * binds 127.0.0.1 unless told otherwise; with an API key, every request but
   ``GET /health`` needs it (``x-api-key``, compared in constant time) or gets 401;
@@ -50,6 +51,7 @@ from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
 from ._protocol import DEFAULT_MAX_BODY
 from ._server_app import DEFAULT_REQUEST_TIMEOUT, App, Handler, HTTPServer
+from ._server_conns import DEFAULT_MAX_CONNECTIONS
 from ._server_store import RemoteStore
 from ._settings import runs_dir_setting
 from ._urls import check_api_key
@@ -94,6 +96,13 @@ class TrackingServer:
             body, from its first byte (408 and the connection closed after;
             time spent waiting for body budget is not counted). Between
             requests an idle connection is closed after 120 s.
+        max_connections: connections open at once (default 256), each
+            holding a thread until it closes, idle keep-alive ones included.
+            A connection arriving while that many are open gets no thread: it
+            is answered 503 at once (``Retry-After: 1``, ``Connection:
+            close``; our clients retry it), its request unread, and closed;
+            refusals are logged at WARNING (one line every few seconds at
+            most) and counted in :attr:`stats` (``refused``).
 
     Raises:
         OSError: the address cannot be bound (e.g. the port is in use).
@@ -114,6 +123,7 @@ class TrackingServer:
         max_workers: int = 4,
         max_open: int = 128,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         if isinstance(request_timeout, bool) or not isinstance(
             request_timeout, int | float
@@ -131,6 +141,7 @@ class TrackingServer:
             (max_body, "max_body"),
             (max_workers, "max_workers"),
             (max_open, "max_open"),
+            (max_connections, "max_connections"),
         ):
             if isinstance(value, bool) or not isinstance(value, int):
                 msg = f"{argument} must be an int, got {type(value).__name__}"
@@ -143,6 +154,9 @@ class TrackingServer:
                 "max_body, max_workers and max_open must be >= 1, "
                 f"got {max_body}, {max_workers} and {max_open}"
             )
+            raise InvalidParameterError(msg)
+        if max_connections < 1:
+            msg = f"max_connections must be >= 1, got {max_connections}"
             raise InvalidParameterError(msg)
         api_key = check_api_key(api_key, allow_empty=False)
         self.runs_dir = _usable_root(runs_dir_setting(runs_dir))
@@ -162,6 +176,7 @@ class TrackingServer:
             max_workers=max_workers,
             address=f"{self.host}:{self.port}",
             request_timeout=float(request_timeout),
+            max_connections=max_connections,
         )
         self._httpd.app = self.app
 
@@ -178,8 +193,9 @@ class TrackingServer:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Counts so far: connections, requests, records stored, duplicates."""
-        return self.app.stats
+        """Counts so far: connections, requests, records stored, duplicates,
+        and connections refused (over *max_connections*)."""
+        return {**self.app.stats, "refused": self.app.connections.refused}
 
     @property
     def host(self) -> str:
@@ -279,6 +295,7 @@ def serve(
     fsync: bool = True,
     max_open: int = 128,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ready: Callable[[TrackingServer], object] | None = None,
 ) -> None:
     """Run a :class:`TrackingServer` until SIGINT or SIGTERM; then stop gracefully.
@@ -301,6 +318,7 @@ def serve(
         fsync=fsync,
         max_open=max_open,
         request_timeout=request_timeout,
+        max_connections=max_connections,
     )
     stop: list[int] = []
 
@@ -325,6 +343,7 @@ def serve(
                 "runs_dir": str(server.runs_dir),
                 "api_key_required": server.app.key is not None,
                 "max_body": server.max_body,
+                "max_connections": server.app.connections.limit,
                 "pid": os.getpid(),
             },
         )
