@@ -9,6 +9,7 @@ import json
 import math
 import threading
 import types
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import jsonpatch
@@ -157,6 +158,80 @@ def test_tracking_actor_is_per_asyncio_task_and_a_decorator() -> None:
 
     change()
     assert d.last_change().actor == "decorated"  # type: ignore[union-attr]
+
+
+def test_tracking_actor_decorates_coroutine_functions_for_the_whole_run() -> None:
+    """A decorated ``async def`` keeps its actor across awaits, per task, and
+    leaves none behind."""
+    d = TrackedList()
+
+    @tracking_actor("loader")
+    async def load(n: int) -> int:
+        for i in range(n):
+            d.append(("loader", i))
+            await asyncio.sleep(0)
+        return n
+
+    @tracking_actor("saver")
+    async def save(n: int) -> int:
+        for i in range(n):
+            d.append(("saver", i))
+            await asyncio.sleep(0)
+        return n
+
+    async def main() -> list[int]:
+        results = await asyncio.gather(load(3), save(3), load(2))
+        d.append(("none", 0))
+        return list(results)
+
+    assert asyncio.run(main()) == [3, 3, 2]
+    assert load.__name__ == "load"
+    assert [c.actor for c in d.changes()][:-1] == [c.new[0] for c in d.changes()][:-1]
+    assert d.last_change().actor is None  # type: ignore[union-attr]
+
+
+def test_tracking_actor_refuses_generator_functions() -> None:
+    """A generator would carry the actor into its caller while suspended."""
+
+    def gen() -> Iterator[int]:
+        yield 1
+
+    async def agen() -> AsyncIterator[int]:
+        yield 1
+
+    for func in (gen, agen):
+        with pytest.raises(InputTypeError, match="generator function"):
+            tracking_actor("x")(func)
+
+
+def test_a_decorated_function_runs_in_many_threads_at_once() -> None:
+    """Each call gets its own scope: concurrent calls neither clash nor leak."""
+    d = TrackedList()
+    barrier = threading.Barrier(4)
+
+    @tracking_actor("worker")
+    def work() -> None:
+        barrier.wait()
+        d.append(1)
+        barrier.wait()
+        d.append(2)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    d.append(3)
+    assert [c.actor for c in d.changes()] == ["worker"] * 8 + [None]
+
+
+def test_one_scope_is_entered_once_at_a_time() -> None:
+    """Re-entering the same scope object is an error (make a new one)."""
+    scope = tracking_actor("a")
+    with scope, pytest.raises(RuntimeError, match="already entered"), scope:
+        pass
+    with scope:  # free again afterwards
+        pass
 
 
 def test_stack_capture_is_opt_in_and_points_at_the_caller() -> None:

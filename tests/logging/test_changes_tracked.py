@@ -464,3 +464,55 @@ def test_a_shallow_copy_shares_nested_children_a_deep_copy_does_not() -> None:
     assert summary(shallow) == summary(original) == [("add", ("layers", 1), None, 2)]
     assert deep["layers"] == [1]
     assert deep.changes() == []
+
+
+class _Config(TrackedDict[str, Any]):
+    """A subclass whose constructor takes other arguments than TrackedDict's."""
+
+    def __init__(self, name: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(data or {}, max_history=5)
+        self.name = name
+
+
+class _Pair(TrackedList[int]):
+    __slots__ = ()
+
+    def __init__(self, first: int, second: int) -> None:
+        super().__init__([first, second], snapshots=True)
+
+
+@pytest.mark.parametrize(
+    "clone",
+    [copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))],
+    ids=["copy", "deepcopy", "pickle"],
+)
+def test_subclasses_with_their_own_constructor_copy_and_pickle(
+    clone: Callable[[Any], Any],
+) -> None:
+    """The copy is built by the tracked base's constructor (the subclass's may
+    take other arguments) and keeps the class, the content, the options, the
+    instance's own attributes and tracking."""
+    config = _Config("exp", {"lr": 0.1, "layers": [64]})
+    config["lr"] = 0.2
+    copied = clone(config)
+    assert type(copied) is _Config
+    assert copied == {"lr": 0.2, "layers": [64]}
+    assert copied.name == "exp"
+    assert copied._tk_options() == config._tk_options()
+    assert copied.changes() == []  # a copy starts without history
+    copied["layers"].append(32)
+    assert copied.last_change().path == ("layers", 1)  # type: ignore[union-attr]
+
+    pair = clone(_Pair(1, 2))
+    assert (type(pair), pair) == (_Pair, [1, 2])
+    pair.append(3)
+    assert pair.last_change().snapshot == [1, 2, 3]  # type: ignore[union-attr]
+
+
+def test_pickles_of_earlier_versions_still_load() -> None:
+    """A pickle that names restore(cls, data, options) (no base) still loads."""
+    from ml_infra_utils.logging._tracked import restore
+
+    rebuilt = restore(TrackedDict, {"a": [1]}, {"max_history": 3})
+    assert rebuilt == {"a": [1]}
+    assert rebuilt._tk_options()["max_history"] == 3

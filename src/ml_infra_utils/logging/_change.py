@@ -19,14 +19,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
+import inspect
 import itertools
 import os
 import sys
 import threading
 import time
 import types
-from collections.abc import Hashable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple, TypeVar
 
 from ml_infra_utils._errors import InputTypeError, InvalidParameterError
 
@@ -35,6 +37,7 @@ from ._json import to_jsonable
 __all__ = [
     "ACTIONS",
     "MISSING",
+    "ActorScope",
     "Change",
     "capture_stack",
     "freeze",
@@ -71,6 +74,7 @@ _actor: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "ml_infra_utils_tracking_actor", default=None
 )
 get_actor = _actor.get
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class Change(NamedTuple):
@@ -162,14 +166,66 @@ def to_json(value: object) -> Any:
     return to_jsonable(value, default=_namespace_as_dict)
 
 
-@contextlib.contextmanager
-def tracking_actor(name: str) -> Iterator[str]:
+class ActorScope(contextlib.ContextDecorator):
+    """What :func:`tracking_actor` returns: a context manager and decorator.
+
+    As a decorator it sets the actor for each call of a function, and for
+    the whole run of a coroutine function (``async def``); it refuses
+    generator functions, whose suspended frames would leave the actor set in
+    their caller (set it inside the generator's body instead). One scope is
+    entered by one ``with`` at a time; a decorated function makes a fresh scope
+    per call, so it may run in many threads and tasks at once.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._token: contextvars.Token[str | None] | None = None
+
+    def _recreate_cm(self) -> ActorScope:
+        return ActorScope(self.name)
+
+    def __enter__(self) -> str:
+        if self._token is not None:
+            msg = "this tracking_actor scope is already entered; make a new one"
+            raise RuntimeError(msg)
+        self._token = _actor.set(self.name)
+        return self.name
+
+    def __exit__(self, *exc_info: object) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            _actor.reset(token)
+
+    def __call__(self, func: _F) -> _F:
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            msg = (
+                f"tracking_actor cannot decorate the generator function "
+                f"{getattr(func, '__qualname__', func)!r}: use "
+                "'with tracking_actor(...)' inside it"
+            )
+            raise InputTypeError(msg)
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run(*args: Any, **kwargs: Any) -> Any:
+                with self._recreate_cm():
+                    return await func(*args, **kwargs)
+
+            return run  # type: ignore[return-value]
+        return super().__call__(func)
+
+    def __repr__(self) -> str:
+        return f"tracking_actor({self.name!r})"
+
+
+def tracking_actor(name: str) -> ActorScope:
     """Attribute the changes made inside the block to *name*.
 
     The actor lives in a :class:`contextvars.ContextVar`: it is per thread and
     per asyncio task, nests (the innermost wins), and costs one lookup per
     change. A thread started inside the block does not inherit it. Also
-    usable as a decorator.
+    usable as a decorator, of functions and of coroutine functions (for the
+    whole coroutine); not of generator functions (``InputTypeError``).
 
     Raises:
         InputTypeError: *name* is not a string.
@@ -186,11 +242,7 @@ def tracking_actor(name: str) -> Iterator[str]:
     if not isinstance(given, str):
         msg = f"name must be a str, got {type(given).__name__}"
         raise InputTypeError(msg)
-    token = _actor.set(name)
-    try:
-        yield name
-    finally:
-        _actor.reset(token)
+    return ActorScope(name)
 
 
 # ---------------------------------------------------------------- value copies

@@ -33,7 +33,7 @@ from ._tracking import (
     prepare,
 )
 
-__all__ = ["TrackedDict", "fill_dict", "restore"]
+__all__ = ["TrackedDict", "fill_dict", "reduce_tracked", "restore"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -261,7 +261,7 @@ class TrackedDict(Tracked, dict[K, V]):
 
     # ---------------------------------------------------------------- copies
     def __reduce__(self) -> tuple[Any, ...]:
-        return (restore, (type(self), dict(self), self._tk_options()))
+        return reduce_tracked(self, TrackedDict, dict(self))
 
     # ---------------------------------------------------------------- links
     def _tk_holds(self, key: Hashable, child: object) -> bool:
@@ -297,6 +297,33 @@ def _wrap_dict(value: dict[Any, Any], options: Options) -> TrackedDict[Any, Any]
 WRAPPERS[dict] = _wrap_dict
 
 
-def restore(cls: type[Any], data: Any, options: dict[str, Any]) -> Any:
-    """Rebuild a tracked container from ``__reduce__`` (pickle, copy, deepcopy)."""
-    return cls(data, **options)
+def reduce_tracked(
+    container: Tracked, base: type[Any], data: dict[Any, Any] | list[Any]
+) -> tuple[Any, ...]:
+    """``__reduce__`` of a tracked dict or list (pickle, copy, deepcopy).
+
+    The copy is built by *base*'s own constructor, not by the class's: a
+    subclass's ``__init__`` may take other arguments. A subclass instance's
+    own attributes (its ``__dict__``) travel as the state.
+    """
+    args = (type(container), data, container._tk_options(), base)
+    state = getattr(container, "__dict__", None)
+    return (restore, args, dict(state)) if state else (restore, args)
+
+
+def restore(
+    cls: type[Any],
+    data: Any,
+    options: dict[str, Any],
+    base: type[Any] | None = None,
+) -> Any:
+    """Rebuild a tracked container from :func:`reduce_tracked`'s arguments.
+
+    Pickles made before *base* was passed rebuild through ``cls`` itself.
+    """
+    if base is None:
+        return cls(data, **options)
+    make: Any = base.__new__  # dict.__new__ or list.__new__, inherited
+    container = make(cls)
+    base.__init__(container, data, **options)
+    return container

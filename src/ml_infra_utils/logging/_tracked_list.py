@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any, SupportsIndex, TypeVar, overload
 
 from ._change import ADOPT, LIST, LOCK, PLAIN, TRACKED, freeze, get_actor, next_seq, now
-from ._tracked import restore
+from ._tracked import reduce_tracked
 from ._tracked_base import Tracked
 from ._tracking import (
     WRAPPERS,
@@ -366,7 +366,7 @@ class TrackedList(Tracked, list[T]):
 
     # ---------------------------------------------------------------- copies
     def __reduce__(self) -> tuple[Any, ...]:
-        return (restore, (type(self), list(self), self._tk_options()))
+        return reduce_tracked(self, TrackedList, list(self))
 
     # ---------------------------------------------------------------- links
     def _tk_holds(self, key: Hashable, child: object) -> bool:
