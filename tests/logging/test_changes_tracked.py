@@ -516,3 +516,17 @@ def test_pickles_of_earlier_versions_still_load() -> None:
     rebuilt = restore(TrackedDict, {"a": [1]}, {"max_history": 3})
     assert rebuilt == {"a": [1]}
     assert rebuilt._tk_options()["max_history"] == 3
+
+
+@pytest.mark.parametrize("name", ["changes", "undo", "revert", "add_observer"])
+def test_a_tracked_object_refuses_attributes_named_like_its_history_api(
+    name: str,
+) -> None:
+    """Such an attribute would hide the method: refused, and nothing recorded."""
+    obj = TrackedObject(lr=0.1)
+    with pytest.raises(InvalidParameterError, match=repr(name)):
+        setattr(obj, name, 1)
+    with pytest.raises(InvalidParameterError, match=repr(name)):
+        TrackedObject(**{name: 1})
+    assert obj.changes() == []
+    assert callable(getattr(obj, name))

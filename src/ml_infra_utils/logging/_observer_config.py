@@ -97,8 +97,8 @@ def observers_from_config(
     called, unlike pydatatracker's dotted-path loader.
 
     Args:
-        config: the list, or its JSON text (``str``/``bytes``), or a
-            ``pathlib.Path`` to a JSON file.
+        config: the list (or one item on its own), or its JSON text
+            (``str``/``bytes``), or a ``pathlib.Path`` to a JSON file.
         objects: the objects the config may refer to by name.
 
     Returns:
@@ -108,7 +108,7 @@ def observers_from_config(
     Raises:
         InvalidParameterError: an unknown kind (the message lists the valid
             ones), an unknown option, a missing or unknown object name, or
-            JSON that is not a list of objects.
+            JSON that is neither a list of objects nor one object.
         InputTypeError: *config* is of none of the accepted types.
 
     Examples:

@@ -11,6 +11,8 @@ import types
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
+from ml_infra_utils._errors import InvalidParameterError
+
 from ._change import ADOPT, LOCK, MISSING, OBJECT, TRACKED, get_actor, next_seq, now
 from ._tracked_base import Tracked
 from ._tracking import (
@@ -26,6 +28,8 @@ from ._tracking import (
 __all__ = ["TrackedObject"]
 
 _INTERNAL = frozenset(("_tk", "_tk_depth", "_tk_fast"))
+# The history API's names: an attribute of that name would hide the method.
+_TAKEN = frozenset(name for name in dir(Tracked) if not name.startswith("_"))
 _descriptor_cache: dict[tuple[type, str], bool] = {}
 
 
@@ -147,6 +151,12 @@ class TrackedObject(Tracked):
         if name in _INTERNAL or _is_data_descriptor(type(self), name):
             object.__setattr__(self, name, value)
             return
+        if name in _TAKEN:
+            msg = (
+                f"{name!r} is a TrackedObject method (the history API); "
+                "choose another attribute name"
+            )
+            raise InvalidParameterError(msg)
         adopting = ADOPT[type(value)]
         namespace = self.__dict__
         with LOCK:
