@@ -530,3 +530,31 @@ def test_a_tracked_object_refuses_attributes_named_like_its_history_api(
         TrackedObject(**{name: 1})
     assert obj.changes() == []
     assert callable(getattr(obj, name))
+
+
+def test_changes_of_children_inside_init_are_the_objects_initial_state() -> None:
+    """What a TrackedObject's __init__ does to its children (which record it
+    themselves) is not in the object's history; afterwards their changes are."""
+
+    class Inner(TrackedObject):
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+    class Outer(TrackedObject):
+        def __init__(self) -> None:
+            self.child = Inner(5)
+            self.child.v = 6
+            self.items = [1]
+            self.items.append(2)
+
+    outer = Outer()
+    assert outer.changes() == []
+    assert [(c.path, c.new) for c in outer.child.changes()] == [(("v",), 6)]
+    outer.child.v = 7
+    outer.items.append(3)
+    assert [(c.path, c.new) for c in outer.changes()] == [
+        (("child", "v"), 7),
+        (("items", 2), 3),
+    ]
+    outer.revert(0)
+    assert (outer.child.v, outer.items) == (6, [1, 2])

@@ -31,6 +31,7 @@ class Tracked:
 
     __slots__ = ()
     _tk_kind = 0
+    _tk_depth = 0  # > 0 while a TrackedObject's __init__ runs (its own slot)
     _tk: State
     _tk_fast: Callable[[tuple[Any, ...]], None] | None
 

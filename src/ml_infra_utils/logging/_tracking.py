@@ -355,7 +355,8 @@ def emit(
             calls.append((current, state.observers, raw))
         if state.parents:
             for parent, key in _places(current):
-                todo.append((parent, (key, *where)))
+                if not parent._tk_depth:  # an object in __init__: initial state
+                    todo.append((parent, (key, *where)))
     return calls
 
 
