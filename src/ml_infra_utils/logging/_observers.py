@@ -86,26 +86,39 @@ class ChangeCollector:
         return f"ChangeCollector(records={len(self._records)})"
 
 
+def _check_names(given: object, noun: str, valid: Sequence[str]) -> tuple[str, ...]:
+    """*given* as a tuple of *noun* names from *valid*: one name or several.
+
+    Raises:
+        InputTypeError: neither a string nor an iterable of strings.
+        InvalidParameterError: a name not in *valid* (the message lists them).
+
+    Examples:
+        >>> _check_names("add", "action", ("add", "remove"))
+        ('add',)
+    """
+    if isinstance(given, str):
+        given = (given,)
+    if not isinstance(given, Iterable) or isinstance(given, Mapping):
+        msg = f"{noun}s must be a {noun} name or names, got {type(given).__name__}"
+        raise InputTypeError(msg)
+    names: tuple[object, ...] = tuple(given)
+    chosen = tuple(name for name in names if isinstance(name, str))
+    if len(chosen) != len(names):
+        wrong = next(name for name in names if not isinstance(name, str))
+        msg = f"{noun}s must be strings, got {type(wrong).__name__}"
+        raise InputTypeError(msg)
+    unknown = sorted(set(chosen) - set(valid))
+    if unknown:
+        msg = f"unknown {noun}(s) {unknown}; valid: {', '.join(valid)}"
+        raise InvalidParameterError(msg)
+    return chosen
+
+
 def _check_actions(actions: Iterable[str] | None) -> frozenset[str] | None:
     if actions is None:
         return None
-    if isinstance(actions, str):
-        actions = (actions,)
-    given: object = actions  # users without a type checker pass anything
-    if not isinstance(given, Iterable) or isinstance(given, Mapping):
-        msg = f"actions must be an action name or names, got {type(given).__name__}"
-        raise InputTypeError(msg)
-    names: tuple[object, ...] = tuple(given)
-    chosen = frozenset(a for a in names if isinstance(a, str))
-    wrong = [a for a in names if not isinstance(a, str)]
-    if wrong:
-        msg = f"actions must be strings, got {type(wrong[0]).__name__}"
-        raise InputTypeError(msg)
-    unknown = sorted(chosen - set(ACTIONS))
-    if unknown:
-        msg = f"unknown action(s) {unknown}; valid: {', '.join(ACTIONS)}"
-        raise InvalidParameterError(msg)
-    return chosen
+    return frozenset(_check_names(actions, "action", ACTIONS))
 
 
 class FilteredObserver:
@@ -328,22 +341,7 @@ class CounterObserver:
                 f"labels() method, got {type(counter).__name__}"
             )
             raise InputTypeError(msg)
-        if isinstance(labels, str):
-            labels = (labels,)
-        given: object = labels  # users without a type checker pass anything
-        if not isinstance(given, Iterable) or isinstance(given, Mapping):
-            msg = f"labels must be a label name or names, got {type(given).__name__}"
-            raise InputTypeError(msg)
-        names: tuple[object, ...] = tuple(given)
-        chosen = tuple(label for label in names if isinstance(label, str))
-        if len(chosen) != len(names):
-            wrong = next(label for label in names if not isinstance(label, str))
-            msg = f"labels must be strings, got {type(wrong).__name__}"
-            raise InputTypeError(msg)
-        unknown = sorted(set(chosen) - set(_LABELS))
-        if unknown:
-            msg = f"unknown label(s) {unknown}; valid: {', '.join(_LABELS)}"
-            raise InvalidParameterError(msg)
+        chosen = _check_names(labels, "label", _LABELS)
         self.counter = counter
         self.labels = chosen
 
